@@ -1,0 +1,1 @@
+"""daozhang (到账): where is my money."""

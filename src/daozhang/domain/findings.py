@@ -14,11 +14,11 @@ from enum import StrEnum
 
 __all__ = [
     "DISPOSITION_TYPES",
+    "LEVELS",
     "Evidence",
     "ExceptionType",
     "Finding",
     "Level",
-    "LEVELS",
 ]
 
 
@@ -54,9 +54,9 @@ class Level(StrEnum):
 
 
 LEVELS: dict[ExceptionType, Level] = {
-    **{t: Level.TRANSACTION for t in list(ExceptionType)[:8]},
-    **{t: Level.PAYOUT for t in list(ExceptionType)[8:14]},
-    **{t: Level.OTHER for t in list(ExceptionType)[14:]},
+    **dict.fromkeys(list(ExceptionType)[:8], Level.TRANSACTION),
+    **dict.fromkeys(list(ExceptionType)[8:14], Level.PAYOUT),
+    **dict.fromkeys(list(ExceptionType)[14:], Level.OTHER),
 }
 
 # The types that decide what became of a record (its disposition). A record
@@ -71,6 +71,7 @@ DISPOSITION_TYPES: frozenset[ExceptionType] = frozenset(
         ExceptionType.PAYOUT_FAILED_RETRYABLE,
         ExceptionType.PAYOUT_FAILED_ACTION_REQUIRED,
         ExceptionType.SETTLED_NOT_ARRIVED,
+        ExceptionType.ARRIVED_LATE,
         ExceptionType.MISROUTED_PAYOUT,
         ExceptionType.UNMATCHED_CREDIT,
     }

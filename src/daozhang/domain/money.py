@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 __all__ = [
     "CNY",
@@ -140,14 +140,14 @@ def round_half_up_div(numerator: int, denominator: int) -> int:
 def round_half_up_div_sql(numerator: str, denominator: int) -> str:
     """The same rounding as :func:`round_half_up_div`, as a portable SQL expression.
 
-    ``numerator`` is an SQL expression of integer type. Integer division is
-    written as ``CAST(FLOOR(a / b) AS BIGINT)`` on non-negative operands, which
-    DuckDB and Spark evaluate identically.
+    ``numerator`` is an SQL expression of integer type. The division is
+    DuckDB's integer ``//`` on non-negative operands (Spark: ``DIV``, which
+    SQLGlot writes), so it stays exact where a double would lose fen.
     """
     d = int(denominator)
     if d <= 0:
         raise ValueError("denominator must be positive")
-    mag = f"CAST(FLOOR((ABS({numerator}) * 2 + {d}) / {2 * d}) AS BIGINT)"
+    mag = f"((ABS({numerator}) * 2 + {d}) // {2 * d})"
     return f"(CASE WHEN ({numerator}) < 0 THEN -{mag} ELSE {mag} END)"
 
 

@@ -34,7 +34,7 @@ from daozhang.match.checks import check_dispositions, check_findings_against_dis
 from daozhang.match.engine import Engine
 from daozhang.match.steps import Step
 
-__all__ = ["DEFAULT_GRACE", "RunResult", "reconcile"]
+__all__ = ["DEFAULT_GRACE", "RunResult", "match", "reconcile", "what_became_of"]
 
 DEFAULT_GRACE = 1
 
@@ -84,8 +84,44 @@ def reconcile(
 ) -> RunResult:
     """Match everything loaded on ``engine`` as of ``as_of`` and classify what is wrong."""
     timings: dict[str, float] = {}
-    warnings: list[str] = []
+    warnings = match(engine, as_of=as_of, calendar=calendar, grace=grace, timings=timings)
 
+    with _timed(timings, "classify"):
+        findings: list[Finding] = []
+        counts: list[tuple[str, int]] = []
+        sources = _sources_sql()
+        for classifier in CLASSIFIERS:
+            found = _classify(engine, classifier, sources, as_of, calendar)
+            counts.append((classifier.type.value, len(found)))
+            findings.extend(found)
+        violations = check_findings_against_dispositions(_expected_counts(engine), counts)
+        if violations:
+            raise ConservationError(violations)
+
+    return RunResult(
+        as_of=as_of,
+        findings=tuple(findings),
+        dispositions=_disposition_summary(engine),
+        warnings=tuple(warnings),
+        timings=timings,
+    )
+
+
+def match(
+    engine: Engine,
+    *,
+    as_of: dt.date,
+    calendar: BankCalendar,
+    grace: int = DEFAULT_GRACE,
+    timings: dict[str, float] | None = None,
+) -> list[str]:
+    """Link every record and decide its disposition, then check nothing was lost.
+
+    Leaves the match steps (``pos_s``, ``stl_s``, ``payout_v``, ``pos_disp``...)
+    on the engine for the classifiers and reports; returns the run's warnings.
+    """
+    timings = {} if timings is None else timings
+    warnings: list[str] = []
     with _timed(timings, "prepare"):
         first, last = _date_range(engine, as_of)
         engine.load_arrow("cal", calendar_table(calendar, first - dt.timedelta(days=7), last))
@@ -108,26 +144,7 @@ def reconcile(
         violations = check_dispositions(engine)
         if violations:
             raise ConservationError(violations)
-
-    with _timed(timings, "classify"):
-        findings: list[Finding] = []
-        counts: list[tuple[str, int]] = []
-        sources = _sources_sql()
-        for classifier in CLASSIFIERS:
-            found = _classify(engine, classifier, sources, as_of, calendar)
-            counts.append((classifier.type.value, len(found)))
-            findings.extend(found)
-        violations = check_findings_against_dispositions(_expected_counts(engine), counts)
-        if violations:
-            raise ConservationError(violations)
-
-    return RunResult(
-        as_of=as_of,
-        findings=tuple(findings),
-        dispositions=_disposition_summary(engine),
-        warnings=tuple(warnings),
-        timings=timings,
-    )
+    return warnings
 
 
 @contextmanager

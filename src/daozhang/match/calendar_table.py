@@ -21,6 +21,7 @@ datetime.date(2026, 10, 8)
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pyarrow as pa
 
@@ -28,19 +29,18 @@ from daozhang.domain.calendar import BankCalendar
 
 __all__ = ["CALENDAR_SCHEMA", "calendar_table"]
 
-CALENDAR_SCHEMA = pa.schema(
-    [
-        pa.field("d", pa.date32()),
-        pa.field("working", pa.bool_()),
-        pa.field("known", pa.bool_()),
-        pa.field("name", pa.string()),
-        pa.field("name_zh", pa.string()),
-        pa.field("dnum", pa.int32()),
-        pa.field("wseq", pa.int32()),
-        pa.field("next_day", pa.date32()),
-        pa.field("next_working", pa.date32()),
-    ]
-)
+_FIELDS: list[pa.Field[Any]] = [
+    pa.field("d", pa.date32()),
+    pa.field("working", pa.bool_()),
+    pa.field("known", pa.bool_()),
+    pa.field("name", pa.string()),
+    pa.field("name_zh", pa.string()),
+    pa.field("dnum", pa.int32()),
+    pa.field("wseq", pa.int32()),
+    pa.field("next_day", pa.date32()),
+    pa.field("next_working", pa.date32()),
+]
+CALENDAR_SCHEMA = pa.schema(_FIELDS)
 
 _EPOCH = dt.date(1970, 1, 1)
 # Beyond the last requested day the table runs on far enough that the last

@@ -183,9 +183,10 @@ def _fee(f: _Facts) -> tuple[str, str]:
     ch = f.pair(_CHANNEL, "detail")
     rate = f.raw.get("n")
     pct = f"{int(rate) / 10_000:g}%" if isinstance(rate, int) else "-"
-    cap = f.raw.get("code")
-    cap_zh = f"，单笔封顶 {format_yuan(int(cap))} 元" if isinstance(cap, str) and cap else ""
-    cap_en = f", capped at {format_yuan(int(cap))} yuan" if isinstance(cap, str) and cap else ""
+    cap = f.raw.get("code")  # the debit-card cap in fen, as text, when the contract has one
+    capped = isinstance(cap, str) and cap.isdigit()
+    cap_zh = f"，单笔封顶 {format_yuan(int(str(cap)))} 元" if capped else ""
+    cap_en = f", capped at {format_yuan(int(str(cap)))} yuan" if capped else ""
     over = int(f.raw.get("act_fen") or 0) - int(f.raw.get("exp_fen") or 0)
     word_zh, word_en = ("多收", "overcharged") if over > 0 else ("少收", "undercharged")
     return (

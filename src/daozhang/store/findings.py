@@ -138,7 +138,13 @@ def _values(f: Finding) -> dict[str, object]:
         "actual": f.actual,
         "facts": json.dumps(f.facts, ensure_ascii=False, sort_keys=True),
         "evidence": _evidence_json(f.evidence),
+        "ref_date": _ref_date(f),
     }
+
+
+def _ref_date(f: Finding) -> dt.date | None:
+    value = f.facts.get("ref_date")
+    return dt.date.fromisoformat(value) if isinstance(value, str) else None
 
 
 def _event(

@@ -120,6 +120,7 @@ exceptions = Table(
     Column("facts", Text, nullable=False),  # JSON object
     Column("evidence", Text, nullable=False),  # JSON list of {role, path, line, file_sha256}
     Column("due_date", Date, nullable=True),
+    Column("ref_date", Date, nullable=True),  # the day it is about: txn date, or settle date
     Column("first_run_id", Integer, ForeignKey("reconcile_runs.id"), nullable=False),
     Column("last_run_id", Integer, ForeignKey("reconcile_runs.id"), nullable=False),
     Column("opened_at", DateTime(timezone=True), nullable=False),
@@ -131,6 +132,7 @@ exceptions = Table(
     CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
     Index("ix_exceptions_status_type", "status", "type"),
     Index("ix_exceptions_merchant_id", "merchant_id"),
+    Index("ix_exceptions_ref_date", "ref_date"),
 )
 
 exception_events = Table(

@@ -1,0 +1,1 @@
+"""The command line: a thin edge over the same service functions the API calls."""

@@ -1,0 +1,68 @@
+"""The command line's own words, Chinese first; and the language a user gets by default."""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["T", "default_lang"]
+
+
+def default_lang() -> str:
+    """``en`` when the locale asks for English, else ``zh`` (also when it is unknown)."""
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = os.environ.get(var, "")
+        if value:
+            return "en" if value.lower().startswith("en") else "zh"
+    return "zh"
+
+
+_WORDS: dict[str, tuple[str, str]] = {
+    "type": ("类型", "Type"),
+    "merchant": ("商户", "Merchant"),
+    "key": ("标识", "Key"),
+    "amount": ("涉及金额", "At stake"),
+    "explanation": ("发生了什么", "What happened"),
+    "next_action": ("下一步", "Next step"),
+    "due": ("期限", "Due"),
+    "status": ("状态", "Status"),
+    "resolution": ("解决情况", "Resolution"),
+    "no_exceptions": ("没有未解决的异常。", "No open exceptions."),
+    "exceptions_total": ("共 {n} 个异常，涉及金额 {amount} 元。", "{n} exceptions, {amount} yuan at stake."),
+    "run_done": (
+        "对账完成（第 {run} 次，截至 {as_of}）：发现 {found} 个异常；新增 {opened}，变化 {changed}，重新打开 {reopened}，已解决 {resolved}。",
+        "Reconcile run {run} as of {as_of}: {found} exceptions; {opened} new, {changed} changed, {reopened} reopened, {resolved} resolved.",
+    ),
+    "by_type": ("按类型", "By type"),
+    "count": ("数量", "Count"),
+    "warning": ("注意", "Warning"),
+    "file": ("文件", "File"),
+    "format": ("识别为", "Recognised as"),
+    "rows_imported": ("导入", "Imported"),
+    "rows_duplicate": ("已导入过", "Already in"),
+    "rows_rejected": ("拒收", "Rejected"),
+    "line": ("行", "Line"),
+    "field": ("字段", "Field"),
+    "reason": ("原因", "Reason"),
+    "value": ("值", "Value"),
+    "no_rejects": ("没有被拒收的行。", "No rejected rows."),
+    "report_title": ("{date} 资金到账日报（到账情况截至 {as_of}）", "Daily report for {date} (arrivals as of {as_of})"),
+    "sales": ("销售", "Sales"),
+    "refunds": ("退货", "Refunds"),
+    "settled": ("已结算", "Settled"),
+    "fee": ("手续费", "Fees"),
+    "net": ("应到账", "Net due"),
+    "paid_out": ("已出款", "Paid out"),
+    "arrived": ("已到账", "Arrived"),
+    "outstanding": ("未到账", "Outstanding"),
+    "open": ("异常", "Open"),
+    "total": ("合计", "Total"),
+    "evidence": ("证据", "Evidence"),
+    "history": ("处理记录", "History"),
+    "not_found": ("找不到编号为 {id} 的异常。", "No exception with id {id}."),
+}
+
+
+def T(key: str, lang: str, **kw: object) -> str:
+    zh, en = _WORDS[key]
+    text = zh if lang == "zh" else en
+    return text.format(**kw) if kw else text

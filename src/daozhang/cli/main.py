@@ -1,0 +1,356 @@
+"""``daozhang``: where is my money, from the command line (DESIGN.md section 6).
+
+Every command is a thin layer over a service function that the API calls
+too; what is printed is decided here, what is true is decided there. A
+user's mistake gets a clear message and an exit code, never a traceback:
+
+* 0 — success;
+* 1 — some input rows were rejected (the rest went in; ``daozhang rejects``);
+* 2 — a usage error, nothing usable, or a run that cannot be trusted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from daozhang.cli.i18n import T, default_lang
+from daozhang.cli.output import FORMATS, console, err_console, write_rows
+from daozhang.domain.findings import ExceptionType
+from daozhang.domain.money import format_yuan
+from daozhang.errors import DaozhangError
+from daozhang.report.explain import title
+from daozhang.service.exceptions import CONTRACT_FIELDS, exception_record
+from daozhang.service.report import daily_report
+from daozhang.service.runs import ENGINES, reconcile_workspace
+from daozhang.store import findings as findings_repo
+from daozhang.store.workspace import Workspace, resolve_home
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="daozhang",
+    help="到账 daozhang: follow card and QR money from the POS terminal to the bank account.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@dataclass
+class _State:
+    home: Path
+    lang: str
+
+    def workspace(self) -> Workspace:
+        return Workspace.open(self.home)
+
+
+def _state(ctx: typer.Context) -> _State:
+    state = ctx.obj
+    assert isinstance(state, _State)
+    return state
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err_console.print(f"[red]{message}[/red]")
+    return typer.Exit(code)
+
+
+def _check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="--format")
+    return fmt
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home",
+            help="The workspace folder (default: $DAOZHANG_HOME, else a per-user data folder).",
+        ),
+    ] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="zh or en (default: from the locale, else zh).")
+    ] = None,
+) -> None:
+    chosen = lang or default_lang()
+    if chosen not in ("zh", "en"):
+        raise typer.BadParameter("choose zh or en", param_hint="--lang")
+    ctx.obj = _State(home=resolve_home(home), lang=chosen)
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders, any mix.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only say what each file is, write nothing.")
+    ] = False,
+) -> None:
+    """Import every file in PATHS: the format is recognised from the content."""
+    from daozhang.cli.imports import run_import
+
+    st = _state(ctx)
+    code = run_import(st.workspace(), paths, lang=st.lang, dry_run=dry_run)
+    raise typer.Exit(code)
+
+
+@app.command()
+def reconcile(
+    ctx: typer.Context,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="YYYY-MM-DD; default today.")
+    ] = None,
+    engine: Annotated[str, typer.Option("--engine", help="duckdb (default) or spark.")] = "duckdb",
+    grace: Annotated[
+        int, typer.Option("--grace", help="Arrival grace in bank working days.", min=0)
+    ] = 1,
+) -> None:
+    """Match everything imported and find every payment that did not arrive or arrived wrong."""
+    st = _state(ctx)
+    day = _date(as_of, "--as-of") if as_of else dt.date.today()
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"choose one of {', '.join(ENGINES)}", param_hint="--engine")
+    try:
+        rep = reconcile_workspace(st.workspace(), as_of=day, engine_name=engine, grace=grace)
+    except DaozhangError as exc:
+        raise _fail(str(exc)) from exc
+    s = rep.summary
+    console.print(
+        T(
+            "run_done",
+            st.lang,
+            run=rep.run_id,
+            as_of=day.isoformat(),
+            found=len(rep.result.findings),
+            opened=s.opened,
+            changed=s.changed,
+            reopened=s.reopened,
+            resolved=s.resolved,
+        )
+    )
+    for w in [*rep.calendar_problems, *rep.result.warnings]:
+        err_console.print(f"[yellow]{T('warning', st.lang)}: {w}[/yellow]")
+    _print_by_type(rep.result.findings, st.lang)
+
+
+def _print_by_type(findings: tuple[object, ...], lang: str) -> None:
+    counts: Counter[ExceptionType] = Counter()
+    money: Counter[ExceptionType] = Counter()
+    for f in findings:
+        counts[f.type] += 1  # type: ignore[attr-defined]
+        money[f.type] += f.amount_fen  # type: ignore[attr-defined]
+    rows = [
+        {"type": title(t, lang), "count": counts[t], "amount": format_yuan(money[t])}
+        for t in ExceptionType
+        if counts[t]
+    ]
+    if rows:
+        write_rows(
+            rows,
+            fmt="table",
+            columns=[
+                ("type", T("type", lang)),
+                ("count", T("count", lang)),
+                ("amount", T("amount", lang)),
+            ],
+        )
+
+
+@app.command()
+def exceptions(
+    ctx: typer.Context,
+    types: Annotated[
+        list[str] | None, typer.Option("--type", help="Only this type (repeatable).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    include_resolved: Annotated[
+        bool, typer.Option("--all", help="Resolved ones too, with when and why.")
+    ] = False,
+    merchant: Annotated[str | None, typer.Option("--merchant", help="Only this MID.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1)] = None,
+) -> None:
+    """List the exceptions, most money at stake first."""
+    st = _state(ctx)
+    _check_format(fmt)
+    known = {t.value for t in ExceptionType}
+    for t in types or []:
+        if t not in known:
+            raise typer.BadParameter(
+                f"unknown type {t!r}; one of: {', '.join(sorted(known))}", param_hint="--type"
+            )
+    ws = st.workspace()
+    with ws.db.connect() as conn:
+        items = findings_repo.list_exceptions(
+            conn,
+            types=types or (),
+            include_resolved=include_resolved,
+            merchant_ids=[merchant] if merchant else None,
+            limit=limit,
+        )
+    records = [exception_record(e, st.lang) for e in items]
+    if fmt == "table" and not records:
+        console.print(T("no_exceptions", st.lang))
+        return
+    columns = [
+        ("id", "#"),
+        ("title", T("type", st.lang)),
+        ("merchant_id", T("merchant", st.lang)),
+        ("amount", T("amount", st.lang)),
+        ("explanation", T("explanation", st.lang)),
+        ("next_action", T("next_action", st.lang)),
+        ("due_date", T("due", st.lang)),
+    ]
+    if include_resolved:
+        columns += [("status", T("status", st.lang)), ("resolution", T("resolution", st.lang))]
+    write_rows(
+        records,
+        fmt=fmt,
+        columns=columns,
+        csv_fields=[*CONTRACT_FIELDS, "id", "key", "status", "resolution"],
+    )
+    if fmt == "table":
+        total = sum(e.amount_fen for e in items)
+        console.print(T("exceptions_total", st.lang, n=len(items), amount=format_yuan(total)))
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    exception_id: Annotated[int, typer.Argument(help="The exception's number (#).")],
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """One exception in full: explanation, next step, evidence and history."""
+    st = _state(ctx)
+    ws = st.workspace()
+    with ws.db.connect() as conn:
+        e = findings_repo.get_exception(conn, exception_id)
+        events = findings_repo.list_events(conn, exception_id) if e else []
+    if e is None:
+        raise _fail(T("not_found", st.lang, id=exception_id))
+    rec = exception_record(e, st.lang)
+    rec["history"] = [
+        {k: ev[k] for k in ("at", "event", "actor", "run_id", "detail")} for ev in events
+    ]
+    if _check_format(fmt) == "json":
+        write_rows([rec], fmt="json", columns=[])
+        return
+    console.print(f"[bold]#{e.id} {rec['title']}[/bold]  ({e.type.value}, {e.key})")
+    for label, field in (
+        ("amount", "amount"),
+        ("explanation", "explanation"),
+        ("next_action", "next_action"),
+        ("due", "due_date"),
+        ("status", "status"),
+        ("resolution", "resolution"),
+    ):
+        if rec.get(field):
+            console.print(f"[bold]{T(label, st.lang)}[/bold]: {rec[field]}")
+    console.print(f"[bold]{T('evidence', st.lang)}[/bold]:")
+    for ev in e.evidence:
+        console.print(f"  {ev.role:<12} {ev.path}:{ev.line}")
+    console.print(f"[bold]{T('history', st.lang)}[/bold]:")
+    for ev in events:
+        console.print(f"  {ev['at']}  {ev['event']:<9} {ev['actor']}  run {ev['run_id']}")
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    date: Annotated[str, typer.Option("--date", help="The day of the sales, YYYY-MM-DD.")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Judge arrivals as of; default the last run.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+) -> None:
+    """Expected vs arrived for one day, per merchant, with the money at stake."""
+    st = _state(ctx)
+    _check_format(fmt)
+    day = _date(date, "--date")
+    try:
+        rep = daily_report(
+            st.workspace(), date=day, as_of=_date(as_of, "--as-of") if as_of else None
+        )
+    except DaozhangError as exc:
+        raise _fail(str(exc)) from exc
+    lang = st.lang
+    money = (
+        "sales_fen",
+        "refunds_fen",
+        "settled_fen",
+        "fee_fen",
+        "net_fen",
+        "paid_out_fen",
+        "arrived_fen",
+        "outstanding_fen",
+        "at_stake_fen",
+    )
+    rows = []
+    for m in (*rep.merchants, rep.total()):
+        row: dict[str, object] = {
+            "date": day.isoformat(),
+            "merchant_id": m.merchant_id if m.merchant_id != "*" else T("total", lang),
+            "merchant_name": m.merchant_name,
+            "sales_count": m.sales_count,
+            "open_exceptions": m.open_exceptions,
+        }
+        for f in money:
+            row[f.removesuffix("_fen")] = format_yuan(getattr(m, f))
+        rows.append(row)
+    if fmt != "table":
+        rows = rows[:-1]  # machines add up for themselves
+    write_rows(
+        rows,
+        fmt=fmt,
+        title=T("report_title", lang, date=day.isoformat(), as_of=rep.as_of.isoformat()),
+        columns=[
+            ("merchant_id", T("merchant", lang)),
+            ("merchant_name", ""),
+            ("sales", T("sales", lang)),
+            ("refunds", T("refunds", lang)),
+            ("settled", T("settled", lang)),
+            ("fee", T("fee", lang)),
+            ("net", T("net", lang)),
+            ("paid_out", T("paid_out", lang)),
+            ("arrived", T("arrived", lang)),
+            ("outstanding", T("outstanding", lang)),
+            ("open_exceptions", T("open", lang)),
+            ("at_stake", T("amount", lang)),
+        ],
+        csv_fields=[
+            "date",
+            "merchant_id",
+            "merchant_name",
+            "sales_count",
+            *[f.removesuffix("_fen") for f in money],
+            "open_exceptions",
+        ],
+    )
+    for w in rep.warnings:
+        err_console.print(f"[yellow]{T('warning', lang)}: {w}[/yellow]")
+
+
+def _date(text: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD", param_hint=option) from None
+
+
+def main() -> None:
+    """The console entry point: runs the app and turns our own errors into messages."""
+    try:
+        app()
+    except DaozhangError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        sys.exit(2)

@@ -1,0 +1,163 @@
+"""The daily report: for one day, what each merchant sold, what was settled, paid and arrived.
+
+"Where is my money" for a day, per merchant: the approved sales on the POS,
+the settlement of that day's transactions (amount, fee, net), how much of
+the net was paid out, how much arrived on the bank account, what is still
+outstanding, and the money at stake in open exceptions about that day. The
+day is the transactions' local date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from daozhang.pipeline import match
+from daozhang.service.runs import RecordSource, load_calendar, open_engine
+from daozhang.store.tables import exceptions, reconcile_runs
+
+__all__ = ["DailyReport", "MerchantDay", "daily_report"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MerchantDay:
+    merchant_id: str
+    merchant_name: str | None
+    sales_count: int
+    sales_fen: int
+    refunds_fen: int
+    settled_fen: int
+    fee_fen: int
+    net_fen: int
+    paid_out_fen: int
+    arrived_fen: int
+    outstanding_fen: int
+    open_exceptions: int
+    at_stake_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class DailyReport:
+    date: dt.date
+    as_of: dt.date
+    merchants: tuple[MerchantDay, ...]
+    warnings: tuple[str, ...]
+
+    def total(self) -> MerchantDay:
+        def s(attr: str) -> int:
+            return sum(int(getattr(m, attr)) for m in self.merchants)
+
+        return MerchantDay(
+            merchant_id="*",
+            merchant_name=None,
+            **{
+                a: s(a)
+                for a in (
+                    "sales_count",
+                    "sales_fen",
+                    "refunds_fen",
+                    "settled_fen",
+                    "fee_fen",
+                    "net_fen",
+                    "paid_out_fen",
+                    "arrived_fen",
+                    "outstanding_fen",
+                    "open_exceptions",
+                    "at_stake_fen",
+                )
+            },
+        )
+
+
+_REPORT_SQL = """
+WITH pos AS (
+    SELECT p.merchant_id,
+           SUM(CASE WHEN p.txn_type IN ('sale', 'preauth_complete') AND dp.disposition <> 'voided'
+                    THEN 1 ELSE 0 END) AS sales_count,
+           SUM(CASE WHEN p.txn_type IN ('sale', 'preauth_complete') AND dp.disposition <> 'voided'
+                    THEN ABS(p.amount_fen) ELSE 0 END) AS sales_fen,
+           SUM(CASE WHEN p.txn_type = 'refund' THEN ABS(p.amount_fen) ELSE 0 END) AS refunds_fen
+    FROM pos_s p JOIN pos_disp dp ON dp.row_id = p.row_id CROSS JOIN report_day day
+    WHERE p.txn_date = day.d AND p.result = 'approved'
+    GROUP BY p.merchant_id
+),
+stl AS (
+    SELECT s.merchant_id, MAX(s.merchant_name) AS settled_name,
+           SUM(s.amount_fen) AS settled_fen, SUM(s.fee_fen) AS fee_fen, SUM(s.net_fen) AS net_fen,
+           SUM(CASE WHEN pv.outcome = 'succeeded' THEN s.net_fen ELSE 0 END) AS paid_out_fen,
+           SUM(CASE WHEN pd.disposition IN ('arrived', 'arrived_late') THEN s.net_fen ELSE 0 END)
+               AS arrived_fen
+    FROM stl_s s
+    LEFT JOIN payout_v pv ON pv.payout_id = s.payout_id
+    LEFT JOIN payout_disp pd ON pd.payout_id = s.payout_id
+    CROSS JOIN report_day day
+    WHERE s.txn_date = day.d
+    GROUP BY s.merchant_id
+),
+merchants AS (SELECT merchant_id FROM pos UNION SELECT merchant_id FROM stl)
+SELECT m.merchant_id,
+       COALESCE(c.merchant_name, stl.settled_name) AS merchant_name,
+       COALESCE(pos.sales_count, 0) AS sales_count, COALESCE(pos.sales_fen, 0) AS sales_fen,
+       COALESCE(pos.refunds_fen, 0) AS refunds_fen,
+       COALESCE(stl.settled_fen, 0) AS settled_fen, COALESCE(stl.fee_fen, 0) AS fee_fen,
+       COALESCE(stl.net_fen, 0) AS net_fen, COALESCE(stl.paid_out_fen, 0) AS paid_out_fen,
+       COALESCE(stl.arrived_fen, 0) AS arrived_fen
+FROM merchants m
+LEFT JOIN pos ON pos.merchant_id = m.merchant_id
+LEFT JOIN stl ON stl.merchant_id = m.merchant_id
+LEFT JOIN (
+    SELECT merchant_id, MAX(merchant_name) AS merchant_name FROM contract_v GROUP BY merchant_id
+) c ON c.merchant_id = m.merchant_id
+ORDER BY m.merchant_id
+"""
+
+
+def daily_report(ws: RecordSource, *, date: dt.date, as_of: dt.date | None = None) -> DailyReport:
+    """The report for ``date``, with arrival judged as of ``as_of`` (default: the last run's)."""
+    with ws.db.connect() as conn:
+        if as_of is None:
+            as_of = conn.execute(
+                sa.select(sa.func.max(reconcile_runs.c.as_of)).where(
+                    reconcile_runs.c.status == "succeeded"
+                )
+            ).scalar_one_or_none() or max(date, dt.date.today())
+        stake = _at_stake(conn, date)
+    calendar, problems = load_calendar(ws.home)
+    with open_engine(ws) as engine:
+        warnings = match(engine, as_of=as_of, calendar=calendar)
+        engine.load_arrow("report_day", pa.table({"d": pa.array([date], pa.date32())}))
+        rows = engine.fetch(_REPORT_SQL).to_pylist()
+    merchants = []
+    for r in rows:
+        count, fen = stake.get(r["merchant_id"], (0, 0))
+        merchants.append(
+            MerchantDay(
+                merchant_id=str(r["merchant_id"]),
+                merchant_name=r["merchant_name"],
+                sales_count=int(r["sales_count"]),
+                sales_fen=int(r["sales_fen"]),
+                refunds_fen=int(r["refunds_fen"]),
+                settled_fen=int(r["settled_fen"]),
+                fee_fen=int(r["fee_fen"]),
+                net_fen=int(r["net_fen"]),
+                paid_out_fen=int(r["paid_out_fen"]),
+                arrived_fen=int(r["arrived_fen"]),
+                outstanding_fen=int(r["net_fen"]) - int(r["arrived_fen"]),
+                open_exceptions=count,
+                at_stake_fen=fen,
+            )
+        )
+    return DailyReport(date, as_of, tuple(merchants), (*problems, *warnings))
+
+
+def _at_stake(conn: sa.Connection, date: dt.date) -> dict[str, tuple[int, int]]:
+    """Open exceptions dated ``date`` (their transaction date, or a payout's settle date)."""
+    rows = conn.execute(
+        sa.select(exceptions.c.merchant_id, sa.func.count(), sa.func.sum(exceptions.c.amount_fen))
+        .where(exceptions.c.status == "open", exceptions.c.ref_date == date)
+        .group_by(exceptions.c.merchant_id)
+    )
+    return {m: (int(n), int(fen or 0)) for m, n, fen in rows if m is not None}

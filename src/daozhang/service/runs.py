@@ -1,0 +1,146 @@
+"""Reconcile a workspace: load its records on an engine, run the pipeline, keep the result.
+
+The CLI and the API call these functions; they hold no business rule. A run
+is recorded as ``running`` first and committed on its own, so a run that
+fails (a conservation check, a broken rule, the machine) stays visible as
+``failed`` with its reason, and the exceptions are only touched when the
+whole run succeeded, in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import sqlalchemy as sa
+
+from daozhang.domain.calendar import BankCalendar
+from daozhang.domain.records import PARTITION_COLUMN, Kind, stored_columns
+from daozhang.errors import DaozhangError, ReconcileError
+from daozhang.match.engine import DuckDBEngine, Engine
+from daozhang.pipeline import DEFAULT_GRACE, RunResult, reconcile, what_became_of
+from daozhang.store import findings as repo
+from daozhang.store.calendar_file import CALENDAR_FILE, load_overrides
+
+__all__ = ["ENGINES", "ReconcileReport", "RecordSource", "open_engine", "reconcile_workspace"]
+
+ENGINES = ("duckdb", "spark")
+
+
+class RecordSource(Protocol):
+    """What a run needs of a workspace: its folder, its database and its committed files."""
+
+    @property
+    def home(self) -> Path: ...
+
+    @property
+    def db(self) -> sa.Engine: ...
+
+    def record_files(self, kind: Kind) -> list[Path]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileReport:
+    run_id: int
+    result: RunResult
+    summary: repo.ApplySummary
+    calendar_problems: tuple[str, ...]
+
+
+def load_calendar(home: Path) -> tuple[BankCalendar, list[str]]:
+    """The bank calendar with the workspace's overrides, and any problems reading them."""
+    overrides, problems = load_overrides(home / CALENDAR_FILE)
+    return BankCalendar(overrides), problems
+
+
+@contextmanager
+def open_engine(ws: RecordSource, name: str = "duckdb") -> Iterator[Engine]:
+    """An engine with every kind of record of ``ws`` loaded under its kind's name."""
+    engine: Engine
+    if name == "duckdb":
+        engine = DuckDBEngine(temp_directory=ws.home / "tmp" / "duckdb")
+    elif name == "spark":
+        from daozhang.match.spark_engine import SparkEngine  # heavy: only when asked for
+
+        engine = SparkEngine(temp_directory=ws.home / "tmp" / "spark")
+    else:
+        raise DaozhangError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+    try:
+        for kind in Kind:
+            engine.load_parquet(
+                kind.value, ws.record_files(kind), stored_columns(kind), PARTITION_COLUMN[kind]
+            )
+        yield engine
+    finally:
+        engine.close()
+
+
+def reconcile_workspace(
+    ws: RecordSource,
+    *,
+    as_of: dt.date,
+    engine_name: str = "duckdb",
+    grace: int = DEFAULT_GRACE,
+    actor: str | None = None,
+) -> ReconcileReport:
+    """Run a reconcile as of ``as_of`` and bring the stored exceptions up to date."""
+    who = actor or getpass.getuser()
+    calendar, problems = load_calendar(ws.home)
+    with ws.db.begin() as conn:
+        run_id = repo.start_run(conn, as_of=as_of, engine=engine_name, actor=who, now=_now())
+    try:
+        with open_engine(ws, engine_name) as engine:
+            result = reconcile(engine, as_of=as_of, calendar=calendar, grace=grace)
+            found = {(f.type.value, f.key) for f in result.findings}
+            with ws.db.connect() as conn:
+                stale = [k for k in repo.open_keys(conn) if k not in found]
+            resolutions = what_became_of(engine, stale, as_of=as_of) if stale else {}
+    except DaozhangError as exc:
+        _fail(ws, run_id, str(exc))
+        raise
+    except Exception as exc:
+        _fail(ws, run_id, f"{type(exc).__name__}: {exc}")
+        raise ReconcileError(f"reconcile run {run_id} failed: {exc}") from exc
+    warnings = [*problems, *result.warnings]
+    with ws.db.begin() as conn:
+        summary = repo.apply_findings(
+            conn,
+            run_id=run_id,
+            findings=result.findings,
+            resolutions=resolutions,
+            actor=who,
+            now=_now(),
+        )
+        repo.finish_run(
+            conn,
+            run_id=run_id,
+            status="succeeded",
+            now=_now(),
+            stats={
+                "dispositions": result.dispositions,
+                "timings": result.timings,
+                "exceptions": {
+                    "found": len(result.findings),
+                    "opened": summary.opened,
+                    "changed": summary.changed,
+                    "reopened": summary.reopened,
+                    "resolved": summary.resolved,
+                },
+            },
+            warnings=warnings,
+        )
+    return ReconcileReport(run_id, result, summary, tuple(problems))
+
+
+def _fail(ws: RecordSource, run_id: int, message: str) -> None:
+    with ws.db.begin() as conn:
+        repo.finish_run(conn, run_id=run_id, status="failed", now=_now(), message=message)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

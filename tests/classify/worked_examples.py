@@ -1,0 +1,62 @@
+"""Read the worked example out of a classifier's docstring.
+
+The notation (see ``daozhang/classify/base.py``) is canonical CSV files
+written inline, an as-of date and the exceptions expected, so the example a
+reader sees in a rule's spec is exactly what its test runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class WorkedExample:
+    files: dict[str, str]  # file name -> CSV text
+    as_of: dt.date
+    finds: frozenset[tuple[str, str, str]]  # (type, key, amount in yuan)
+
+    def write(self, folder: Path) -> list[Path]:
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, text in self.files.items():
+            path = folder / name
+            path.write_text(text, encoding="utf-8")
+            paths.append(path)
+        return paths
+
+
+def parse(doc: str) -> WorkedExample:
+    """Parse the part of ``doc`` after its ``::`` marker."""
+    body = textwrap.dedent(doc.split("::", 1)[1])
+    files: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    as_of: dt.date | None = None
+    finds: set[tuple[str, str, str]] = set()
+    for line in body.splitlines():
+        if not line.strip():
+            continue
+        if line.startswith(" ") and current is not None:
+            current.append(line.strip())
+            continue
+        current = None
+        head, _, rest = line.partition(":")
+        if head.endswith(".csv"):
+            current = files.setdefault(head, [])
+        elif head == "as_of":
+            as_of = dt.date.fromisoformat(rest.strip())
+        elif head == "finds":
+            type_, key, amount = rest.split()
+            finds.add((type_, key, amount))
+        else:
+            raise ValueError(f"unknown line in worked example: {line!r}")
+    if as_of is None or not finds:
+        raise ValueError("a worked example needs an as_of and at least one finds line")
+    return WorkedExample(
+        files={name: "\n".join(lines) + "\n" for name, lines in files.items()},
+        as_of=as_of,
+        finds=frozenset(finds),
+    )

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 
@@ -87,13 +88,12 @@ def reconcile(
     warnings = match(engine, as_of=as_of, calendar=calendar, grace=grace, timings=timings)
 
     with _timed(timings, "classify"):
+        rows = {c.type: _classify(engine, c) for c in CLASSIFIERS}
+        evidence = _evidence(engine)
         findings: list[Finding] = []
-        counts: list[tuple[str, int]] = []
-        sources = _sources_sql()
         for classifier in CLASSIFIERS:
-            found = _classify(engine, classifier, sources, as_of, calendar)
-            counts.append((classifier.type.value, len(found)))
-            findings.extend(found)
+            findings.extend(_findings(classifier, rows[classifier.type], evidence, as_of, calendar))
+        counts = [(t.value, len({r["key"] for r in found})) for t, found in rows.items()]
         violations = check_findings_against_dispositions(_expected_counts(engine), counts)
         if violations:
             raise ConservationError(violations)
@@ -224,40 +224,57 @@ def _contract_warnings(engine: Engine) -> list[str]:
     ]
 
 
-def _sources_sql() -> str:
-    return " UNION ALL ".join(
-        f"SELECT row_id, src_file, src_path, src_line FROM {t}" for t in _SOURCE_TABLES
+def _classify(engine: Engine, classifier: Classifier) -> list[dict[str, Any]]:
+    """Run one rule: fetch its findings, keep its evidence on the engine as ``ev_<type>``."""
+    name = classifier.type.value
+    try:
+        found: list[dict[str, Any]] = engine.fetch(classifier.findings).to_pylist()
+        engine.create(
+            f"ev_{name}",
+            f"SELECT '{name}' AS type, e.key, e.role, e.row_id FROM ({classifier.evidence}) e",
+        )
+    except Exception as exc:
+        raise ClassifierError(f"rule {name} failed: {exc}") from exc
+    return found
+
+
+def _evidence(engine: Engine) -> dict[tuple[str, str], list[Evidence]]:
+    """The file and line of every record any rule cited, in one pass over the inputs."""
+    cited = " UNION ALL ".join(f"SELECT * FROM ev_{c.type.value}" for c in CLASSIFIERS)
+    sources = " UNION ALL ".join(
+        f"SELECT row_id, src_file, src_path, src_line FROM {t} "
+        f"WHERE row_id IN (SELECT row_id FROM cited)"
+        for t in _SOURCE_TABLES
     )
+    engine.create("cited", cited)
+    rows = engine.fetch(
+        f"""
+        SELECT DISTINCT c.type, c.key, c.role, s.src_path, s.src_line, s.src_file
+        FROM cited c JOIN ({sources}) s ON s.row_id = c.row_id
+        ORDER BY c.type, c.key, s.src_path, s.src_line, c.role
+        """
+    ).to_pylist()
+    out: dict[tuple[str, str], list[Evidence]] = {}
+    for r in rows:
+        out.setdefault((r["type"], r["key"]), []).append(
+            Evidence(
+                role=r["role"],
+                path=r["src_path"],
+                line=int(r["src_line"]),
+                file_sha256=r["src_file"],
+            )
+        )
+    return out
 
 
-def _classify(
-    engine: Engine,
+def _findings(
     classifier: Classifier,
-    sources: str,
+    rows: list[dict[str, Any]],
+    evidence: dict[tuple[str, str], list[Evidence]],
     as_of: dt.date,
     calendar: BankCalendar,
 ) -> list[Finding]:
-    try:
-        rows = engine.fetch(classifier.findings).to_pylist()
-        evidence = engine.fetch(
-            f"""
-            SELECT e.key, e.role, s.src_path, s.src_line, s.src_file
-            FROM ({classifier.evidence}) e JOIN ({sources}) s ON s.row_id = e.row_id
-            ORDER BY e.key, s.src_path, s.src_line
-            """
-        ).to_pylist()
-    except Exception as exc:
-        raise ClassifierError(f"rule {classifier.type.value} failed: {exc}") from exc
-    by_key: dict[str, list[Evidence]] = {}
-    for ev in evidence:
-        by_key.setdefault(ev["key"], []).append(
-            Evidence(
-                role=ev["role"],
-                path=ev["src_path"],
-                line=int(ev["src_line"]),
-                file_sha256=ev["src_file"],
-            )
-        )
+    """Findings from one rule's rows: facts, expected/actual text, due date, evidence."""
     step = playbook()[classifier.type]
     findings: dict[str, Finding] = {}
     for row in rows:
@@ -282,7 +299,7 @@ def _classify(
             actual=_show(classifier.actual, row),
             due_date=calendar.add_working(base, step.due_working_days),
             facts=facts,
-            evidence=tuple(_dedupe(by_key.get(key, []))),
+            evidence=tuple(_dedupe(evidence.get((classifier.type.value, key), []))),
         )
     return list(findings.values())
 

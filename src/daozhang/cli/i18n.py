@@ -27,7 +27,10 @@ _WORDS: dict[str, tuple[str, str]] = {
     "status": ("状态", "Status"),
     "resolution": ("解决情况", "Resolution"),
     "no_exceptions": ("没有未解决的异常。", "No open exceptions."),
-    "exceptions_total": ("共 {n} 个异常，涉及金额 {amount} 元。", "{n} exceptions, {amount} yuan at stake."),
+    "exceptions_total": (
+        "共 {n} 个异常，涉及金额 {amount} 元。",
+        "{n} exceptions, {amount} yuan at stake.",
+    ),
     "run_done": (
         "对账完成（第 {run} 次，截至 {as_of}）：发现 {found} 个异常；新增 {opened}，变化 {changed}，重新打开 {reopened}，已解决 {resolved}。",
         "Reconcile run {run} as of {as_of}: {found} exceptions; {opened} new, {changed} changed, {reopened} reopened, {resolved} resolved.",
@@ -45,7 +48,10 @@ _WORDS: dict[str, tuple[str, str]] = {
     "reason": ("原因", "Reason"),
     "value": ("值", "Value"),
     "no_rejects": ("没有被拒收的行。", "No rejected rows."),
-    "report_title": ("{date} 资金到账日报（到账情况截至 {as_of}）", "Daily report for {date} (arrivals as of {as_of})"),
+    "report_title": (
+        "{date} 资金到账日报（到账情况截至 {as_of}）",
+        "Daily report for {date} (arrivals as of {as_of})",
+    ),
     "sales": ("销售", "Sales"),
     "refunds": ("退货", "Refunds"),
     "settled": ("已结算", "Settled"),

@@ -108,9 +108,7 @@ def import_(
 @app.command()
 def reconcile(
     ctx: typer.Context,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="YYYY-MM-DD; default today.")
-    ] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD; default today.")] = None,
     engine: Annotated[str, typer.Option("--engine", help="duckdb (default) or spark.")] = "duckdb",
     grace: Annotated[
         int, typer.Option("--grace", help="Arrival grace in bank working days.", min=0)
@@ -338,6 +336,142 @@ def report(
     )
     for w in rep.warnings:
         err_console.print(f"[yellow]{T('warning', lang)}: {w}[/yellow]")
+
+
+@app.command()
+def rejects(
+    ctx: typer.Context,
+    import_id: Annotated[int | None, typer.Option("--import", help="Only this import.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+) -> None:
+    """The rows set aside on import: file, line, field, value and why."""
+    from daozhang.cli.imports import list_rejects
+
+    st = _state(ctx)
+    list_rejects(st.workspace(), lang=st.lang, fmt=_check_format(fmt), import_id=import_id)
+
+
+@app.command()
+def imports(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+) -> None:
+    """Every import: which file, recognised as what, how many rows went in, by whom."""
+    from daozhang.cli.imports import list_imports
+
+    st = _state(ctx)
+    list_imports(st.workspace(), lang=st.lang, fmt=_check_format(fmt))
+
+
+@app.command()
+def simulate(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Argument(help="The folder to write the files into.")],
+    merchants: Annotated[int, typer.Option("--merchants", min=4)] = 12,
+    days: Annotated[int, typer.Option("--days", min=14)] = 28,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+) -> None:
+    """Write a realistic simulated set of input files, with planted exceptions and their answers."""
+    from daozhang.cli.demo import run_simulate
+
+    st = _state(ctx)
+    run_simulate(out, merchants=merchants, days=days, seed=seed, lang=st.lang)
+
+
+@app.command()
+def demo(ctx: typer.Context) -> None:
+    """Build a realistic sample workspace in --home and run everything on it."""
+    from daozhang.cli.demo import run_demo
+
+    st = _state(ctx)
+    try:
+        code = run_demo(st.home, lang=st.lang)
+    except DaozhangError as exc:
+        raise _fail(str(exc)) from exc
+    raise typer.Exit(code)
+
+
+calendar_app = typer.Typer(help="The bank calendar: holidays and make-up working days (调休).")
+app.add_typer(calendar_app, name="calendar")
+
+
+@calendar_app.command("show")
+def calendar_show(
+    ctx: typer.Context,
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD.")],
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+) -> None:
+    """Which days are bank working days, and where each answer comes from."""
+    from daozhang.service.runs import load_calendar
+
+    st = _state(ctx)
+    first, last = _date(start, "--from"), _date(end, "--to")
+    if last < first or (last - first).days > 3660:
+        raise typer.BadParameter("--to must be on or after --from, within ten years")
+    cal, problems = load_calendar(st.home)
+    zh = st.lang == "zh"
+    rows = [
+        {
+            "date": d.date.isoformat(),
+            "weekday": "一二三四五六日"[d.date.weekday()] if zh else d.date.strftime("%a"),
+            "working": ("上班" if zh else "working") if d.working else ("休息" if zh else "off"),
+            "name": (d.name_zh if zh else d.name) or "",
+            "source": d.source,
+        }
+        for d in cal.days(first, last)
+    ]
+    write_rows(
+        rows,
+        fmt=_check_format(fmt),
+        columns=[
+            ("date", "日期" if zh else "Date"),
+            ("weekday", "星期" if zh else "Day"),
+            ("working", "银行工作日" if zh else "Bank day"),
+            ("name", "节日" if zh else "Holiday"),
+            ("source", "来源" if zh else "Source"),
+        ],
+    )
+    for p in problems:
+        err_console.print(f"[yellow]{T('warning', st.lang)}: {p}[/yellow]")
+    unknown = cal.unknown_between(first, last)
+    if unknown:
+        err_console.print(
+            f"[yellow]{T('warning', st.lang)}: "
+            + (
+                f"日历不知道 {unknown[0]} 至 {unknown[-1]} 的安排，暂按周一至周五上班计算；"
+                "请用 `daozhang calendar set` 补充。"
+                if zh
+                else f"the calendar does not know {unknown[0]} to {unknown[-1]}; Monday to "
+                "Friday are assumed working. Add the official days with `daozhang calendar set`."
+            )
+            + "[/yellow]"
+        )
+
+
+@calendar_app.command("set")
+def calendar_set(
+    ctx: typer.Context,
+    day: Annotated[str, typer.Argument(help="YYYY-MM-DD")],
+    kind: Annotated[str, typer.Argument(help="working or holiday")],
+    note: Annotated[str | None, typer.Option("--note", help="e.g. 春节调休")] = None,
+) -> None:
+    """Declare a day a bank working day or a holiday (written to the workspace's calendar.csv)."""
+    from daozhang.domain.calendar import Override
+    from daozhang.store.calendar_file import CALENDAR_FILE, CalendarFileError, add_override
+
+    st = _state(ctx)
+    if kind not in ("working", "holiday"):
+        raise typer.BadParameter("choose working or holiday", param_hint="KIND")
+    override = Override(date=_date(day, "DAY"), working=kind == "working", note=note)
+    st.home.mkdir(parents=True, exist_ok=True)
+    try:
+        problems = add_override(st.home / CALENDAR_FILE, override)
+    except CalendarFileError as exc:
+        raise _fail(str(exc)) from exc
+    for p in problems:
+        err_console.print(f"[yellow]{T('warning', st.lang)}: {p}[/yellow]")
+    console.print(f"{override.date} {kind} -> {st.home / CALENDAR_FILE}")
 
 
 def _date(text: str, option: str) -> dt.date:

@@ -1,0 +1,141 @@
+"""``daozhang simulate`` and ``daozhang demo``: a realistic workspace, and the whole job run on it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from pathlib import Path
+
+from daozhang.cli.i18n import T
+from daozhang.cli.imports import run_import
+from daozhang.cli.output import console, err_console, write_rows
+from daozhang.domain.findings import ExceptionType
+from daozhang.domain.money import format_yuan
+from daozhang.report.explain import title
+from daozhang.service.exceptions import exception_record
+from daozhang.service.runs import reconcile_workspace
+from daozhang.simulate import SimulationSummary, simulate
+from daozhang.store import findings as findings_repo
+from daozhang.store.workspace import Workspace
+
+__all__ = ["run_demo", "run_simulate"]
+
+
+def run_simulate(out: Path, *, merchants: int, days: int, seed: int, lang: str) -> None:
+    summary = simulate(out, merchants=merchants, days=days, seed=seed)
+    _print_simulation(summary, lang)
+
+
+def _print_simulation(s: SimulationSummary, lang: str) -> None:
+    rows = sum(s.counts.values())
+    planted = sum(s.planted.values())
+    if lang == "zh":
+        console.print(
+            f"已生成模拟数据：{s.start} 至 {s.end}，共 {len(s.files)} 个文件、{rows} 行，"
+            f"埋入 {planted} 个异常（答案见 {s.truth}）。对账日：{s.as_of}。"
+        )
+    else:
+        console.print(
+            f"Simulated {s.start} to {s.end}: {len(s.files)} files, {rows} rows, {planted} "
+            f"planted exceptions (the answers are in {s.truth}). Reconcile as of {s.as_of}."
+        )
+
+
+def run_demo(home: Path, *, lang: str) -> int:
+    """Simulate, import, reconcile and report on the workspace at ``home``."""
+    zh = lang == "zh"
+    # Beside the workspace, not in it: an import never reads the workspace's own folder.
+    inputs = home.parent / f"{home.name}-input"
+    summary = simulate(inputs, merchants=12, days=28, seed=7)
+    _print_simulation(summary, lang)
+    ws = Workspace.open(home)
+    console.rule("1. 导入 import" if zh else "1. Import")
+    code = run_import(ws, list(summary.files), lang=lang, dry_run=False)
+    console.rule("2. 对账 reconcile" if zh else "2. Reconcile")
+    rep = reconcile_workspace(ws, as_of=summary.as_of)
+    found = Counter(f.type.value for f in rep.result.findings)
+    rows = [
+        {
+            "type": title(t, lang),
+            "found": found[t.value],
+            "planted": summary.planted.get(t.value, 0),
+            "amount": format_yuan(sum(f.amount_fen for f in rep.result.findings if f.type is t)),
+        }
+        for t in ExceptionType
+    ]
+    write_rows(
+        rows,
+        fmt="table",
+        columns=[
+            ("type", T("type", lang)),
+            ("found", "发现" if zh else "Found"),
+            ("planted", "埋入" if zh else "Planted"),
+            ("amount", T("amount", lang)),
+        ],
+    )
+    exact = _compare_with_truth(summary.truth, rep.result.findings)
+    console.print(exact[0] if zh else exact[1])
+    for w in rep.result.warnings:
+        err_console.print(f"[yellow]{T('warning', lang)}: {w}[/yellow]")
+    console.rule("3. 最需要处理的异常 most urgent" if zh else "3. What needs you first")
+    with ws.db.connect() as conn:
+        top = findings_repo.list_exceptions(conn, limit=5)
+    write_rows(
+        [exception_record(e, lang) for e in top],
+        fmt="table",
+        columns=[
+            ("id", "#"),
+            ("title", T("type", lang)),
+            ("amount", T("amount", lang)),
+            ("explanation", T("explanation", lang)),
+            ("due_date", T("due", lang)),
+        ],
+    )
+    late = [f for f in rep.result.findings if f.type is ExceptionType.ARRIVED_LATE]
+    day = dt.date.fromisoformat(str(late[0].facts["ref_date"])) if late else summary.start
+    console.rule(("4. 日报 " if zh else "4. Daily report ") + day.isoformat())
+    from daozhang.cli.main import app
+
+    app(
+        ["--home", str(home), "--lang", lang, "report", "--date", day.isoformat()],
+        standalone_mode=False,
+    )
+    console.rule()
+    h = str(home)
+    if zh:
+        console.print(
+            "接下来可以试试：\n"
+            f"  daozhang --home {h} exceptions                 # 全部异常\n"
+            f"  daozhang --home {h} show 1                     # 单个异常的证据和处理记录\n"
+            f"  daozhang --home {h} exceptions --format json   # 给其他工具用\n"
+            f"  daozhang --home {h} --lang en exceptions       # English"
+        )
+    else:
+        console.print(
+            "Next, try:\n"
+            f"  daozhang --home {h} exceptions                 # every exception\n"
+            f"  daozhang --home {h} show 1                     # one exception's evidence and history\n"
+            f"  daozhang --home {h} exceptions --format json   # for other tools\n"
+            f"  daozhang --home {h} --lang zh exceptions       # 中文"
+        )
+    return code if code != 1 else 0
+
+
+def _compare_with_truth(truth: Path, findings: object) -> tuple[str, str]:
+    expected = set()
+    for line in truth.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            t = json.loads(line)
+            expected.add((t["type"], t["key"]))
+    got = {(f.type.value, f.key) for f in findings}  # type: ignore[attr-defined]
+    missed, extra = expected - got, got - expected
+    if not missed and not extra:
+        return (
+            f"与模拟的答案完全一致：{len(expected)} 个异常全部找到，没有误报。",
+            f"Exactly the simulation's answer: all {len(expected)} exceptions found, none false.",
+        )
+    return (
+        f"与答案不一致：漏掉 {len(missed)} 个，误报 {len(extra)} 个。",
+        f"Differs from the answer: {len(missed)} missed, {len(extra)} false.",
+    )

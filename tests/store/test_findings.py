@@ -35,7 +35,9 @@ def _finding(amount: int = 10_000, key: str = "PO1") -> Finding:
     )
 
 
-def _run(db: sa.Engine, findings: list[Finding], resolutions: dict | None = None) -> repo.ApplySummary:
+def _run(
+    db: sa.Engine, findings: list[Finding], resolutions: dict | None = None
+) -> repo.ApplySummary:
     with db.begin() as conn:
         run = repo.start_run(conn, as_of=dt.date(2026, 11, 10), engine="duckdb", actor="t", now=NOW)
         summary = repo.apply_findings(

@@ -1,4 +1,4 @@
-"""``daozhang simulate`` and ``daozhang demo``: a realistic workspace, and the whole job run on it."""
+"""``daozhang simulate`` and ``daozhang demo``: a realistic workspace, and the whole job on it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from daozhang.cli.i18n import T
+from daozhang.cli.i18n import say
 from daozhang.cli.imports import run_import
 from daozhang.cli.output import console, err_console, write_rows
 from daozhang.domain.findings import ExceptionType
@@ -68,16 +68,16 @@ def run_demo(home: Path, *, lang: str) -> int:
         rows,
         fmt="table",
         columns=[
-            ("type", T("type", lang)),
+            ("type", say("type", lang)),
             ("found", "发现" if zh else "Found"),
             ("planted", "埋入" if zh else "Planted"),
-            ("amount", T("amount", lang)),
+            ("amount", say("amount", lang)),
         ],
     )
     exact = _compare_with_truth(summary.truth, rep.result.findings)
     console.print(exact[0] if zh else exact[1])
     for w in rep.result.warnings:
-        err_console.print(f"[yellow]{T('warning', lang)}: {w}[/yellow]")
+        err_console.print(f"[yellow]{say('warning', lang)}: {w}[/yellow]")
     console.rule("3. 最需要处理的异常 most urgent" if zh else "3. What needs you first")
     with ws.db.connect() as conn:
         top = findings_repo.list_exceptions(conn, limit=5)
@@ -86,10 +86,10 @@ def run_demo(home: Path, *, lang: str) -> int:
         fmt="table",
         columns=[
             ("id", "#"),
-            ("title", T("type", lang)),
-            ("amount", T("amount", lang)),
-            ("explanation", T("explanation", lang)),
-            ("due_date", T("due", lang)),
+            ("title", say("type", lang)),
+            ("amount", say("amount", lang)),
+            ("explanation", say("explanation", lang)),
+            ("due_date", say("due", lang)),
         ],
     )
     late = [f for f in rep.result.findings if f.type is ExceptionType.ARRIVED_LATE]
@@ -115,7 +115,7 @@ def run_demo(home: Path, *, lang: str) -> int:
         console.print(
             "Next, try:\n"
             f"  daozhang --home {h} exceptions                 # every exception\n"
-            f"  daozhang --home {h} show 1                     # one exception's evidence and history\n"
+            f"  daozhang --home {h} show 1                     # evidence and history of one\n"
             f"  daozhang --home {h} exceptions --format json   # for other tools\n"
             f"  daozhang --home {h} --lang zh exceptions       # 中文"
         )

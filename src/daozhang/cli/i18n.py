@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["T", "default_lang"]
+__all__ = ["default_lang", "say"]
 
 
 def default_lang() -> str:
@@ -32,8 +32,10 @@ _WORDS: dict[str, tuple[str, str]] = {
         "{n} exceptions, {amount} yuan at stake.",
     ),
     "run_done": (
-        "对账完成（第 {run} 次，截至 {as_of}）：发现 {found} 个异常；新增 {opened}，变化 {changed}，重新打开 {reopened}，已解决 {resolved}。",
-        "Reconcile run {run} as of {as_of}: {found} exceptions; {opened} new, {changed} changed, {reopened} reopened, {resolved} resolved.",
+        "对账完成（第 {run} 次，截至 {as_of}）：发现 {found} 个异常；"
+        "新增 {opened}，变化 {changed}，重新打开 {reopened}，已解决 {resolved}。",
+        "Reconcile run {run} as of {as_of}: {found} exceptions; "
+        "{opened} new, {changed} changed, {reopened} reopened, {resolved} resolved.",
     ),
     "by_type": ("按类型", "By type"),
     "count": ("数量", "Count"),
@@ -68,7 +70,8 @@ _WORDS: dict[str, tuple[str, str]] = {
 }
 
 
-def T(key: str, lang: str, **kw: object) -> str:
+def say(key: str, lang: str, **kw: object) -> str:
+    """The word for ``key`` in ``lang``, formatted with ``kw``."""
     zh, en = _WORDS[key]
     text = zh if lang == "zh" else en
     return text.format(**kw) if kw else text

@@ -1,4 +1,4 @@
-"""``daozhang import``, ``rejects`` and ``imports``: what went in, and what was set aside and why."""
+"""``daozhang import``, ``rejects`` and ``imports``: what went in, what was set aside, and why."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from daozhang.cli.i18n import T
+from daozhang.cli.i18n import say
 from daozhang.cli.output import console, err_console, write_rows
 from daozhang.service.imports import FileStatus, ImportReport, import_paths
 from daozhang.store import repo
@@ -68,7 +68,6 @@ _GROUP_FROM_FILES = 20
 
 
 def _print_report(report: ImportReport, lang: str) -> None:
-    zh = lang == "zh"
     if len(report.files) > _GROUP_FROM_FILES:
         _print_grouped(report, lang)
     else:
@@ -97,12 +96,12 @@ def _print_files(report: ImportReport, lang: str) -> None:
         rows,
         fmt="table",
         columns=[
-            ("file", T("file", lang)),
-            ("format", T("format", lang)),
-            ("rows_imported", T("rows_imported", lang)),
-            ("rows_duplicate", T("rows_duplicate", lang)),
-            ("rows_rejected", T("rows_rejected", lang)),
-            ("status", T("status", lang)),
+            ("file", say("file", lang)),
+            ("format", say("format", lang)),
+            ("rows_imported", say("rows_imported", lang)),
+            ("rows_duplicate", say("rows_duplicate", lang)),
+            ("rows_rejected", say("rows_rejected", lang)),
+            ("status", say("status", lang)),
         ],
     )
 
@@ -132,12 +131,12 @@ def _print_grouped(report: ImportReport, lang: str) -> None:
         ],
         fmt="table",
         columns=[
-            ("format", T("format", lang)),
+            ("format", say("format", lang)),
             ("files", "文件数" if zh else "Files"),
-            ("rows_imported", T("rows_imported", lang)),
-            ("rows_duplicate", T("rows_duplicate", lang)),
-            ("rows_rejected", T("rows_rejected", lang)),
-            ("status", T("status", lang)),
+            ("rows_imported", say("rows_imported", lang)),
+            ("rows_duplicate", say("rows_duplicate", lang)),
+            ("rows_rejected", say("rows_rejected", lang)),
+            ("status", say("status", lang)),
         ],
     )
     for f in report.files:
@@ -174,7 +173,7 @@ def list_rejects(ws: Workspace, *, lang: str, fmt: str, import_id: int | None) -
     with ws.db.connect() as conn:
         items = repo.list_rejects(conn, import_id=import_id)
     if fmt == "table" and not items:
-        console.print(T("no_rejects", lang))
+        console.print(say("no_rejects", lang))
         return
     zh = lang == "zh"
     rows = [
@@ -194,11 +193,11 @@ def list_rejects(ws: Workspace, *, lang: str, fmt: str, import_id: int | None) -
         rows,
         fmt=fmt,
         columns=[
-            ("path", T("file", lang)),
-            ("line", T("line", lang)),
-            ("field", T("field", lang)),
-            ("value", T("value", lang)),
-            ("reason", T("reason", lang)),
+            ("path", say("file", lang)),
+            ("line", say("line", lang)),
+            ("field", say("field", lang)),
+            ("value", say("value", lang)),
+            ("reason", say("reason", lang)),
         ],
         csv_fields=["import_id", "path", "line", "field", "value", "code", "reason", "raw"],
     )
@@ -229,12 +228,12 @@ def list_imports(ws: Workspace, *, lang: str, fmt: str) -> None:
         fmt=fmt,
         columns=[
             ("id", "#"),
-            ("path", T("file", lang)),
-            ("kind", T("format", lang)),
-            ("status", T("status", lang)),
-            ("rows_imported", T("rows_imported", lang)),
-            ("rows_duplicate", T("rows_duplicate", lang)),
-            ("rows_rejected", T("rows_rejected", lang)),
+            ("path", say("file", lang)),
+            ("kind", say("format", lang)),
+            ("status", say("status", lang)),
+            ("rows_imported", say("rows_imported", lang)),
+            ("rows_duplicate", say("rows_duplicate", lang)),
+            ("rows_rejected", say("rows_rejected", lang)),
             ("actor", "by"),
             ("started_at", "at"),
         ],

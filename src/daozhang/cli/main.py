@@ -20,7 +20,7 @@ from typing import Annotated
 
 import typer
 
-from daozhang.cli.i18n import T, default_lang
+from daozhang.cli.i18n import default_lang, say
 from daozhang.cli.output import FORMATS, console, err_console, write_rows
 from daozhang.domain.findings import ExceptionType
 from daozhang.domain.money import format_yuan
@@ -125,7 +125,7 @@ def reconcile(
         raise _fail(str(exc)) from exc
     s = rep.summary
     console.print(
-        T(
+        say(
             "run_done",
             st.lang,
             run=rep.run_id,
@@ -138,7 +138,7 @@ def reconcile(
         )
     )
     for w in [*rep.calendar_problems, *rep.result.warnings]:
-        err_console.print(f"[yellow]{T('warning', st.lang)}: {w}[/yellow]")
+        err_console.print(f"[yellow]{say('warning', st.lang)}: {w}[/yellow]")
     _print_by_type(rep.result.findings, st.lang)
 
 
@@ -158,9 +158,9 @@ def _print_by_type(findings: tuple[object, ...], lang: str) -> None:
             rows,
             fmt="table",
             columns=[
-                ("type", T("type", lang)),
-                ("count", T("count", lang)),
-                ("amount", T("amount", lang)),
+                ("type", say("type", lang)),
+                ("count", say("count", lang)),
+                ("amount", say("amount", lang)),
             ],
         )
 
@@ -198,19 +198,19 @@ def exceptions(
         )
     records = [exception_record(e, st.lang) for e in items]
     if fmt == "table" and not records:
-        console.print(T("no_exceptions", st.lang))
+        console.print(say("no_exceptions", st.lang))
         return
     columns = [
         ("id", "#"),
-        ("title", T("type", st.lang)),
-        ("merchant_id", T("merchant", st.lang)),
-        ("amount", T("amount", st.lang)),
-        ("explanation", T("explanation", st.lang)),
-        ("next_action", T("next_action", st.lang)),
-        ("due_date", T("due", st.lang)),
+        ("title", say("type", st.lang)),
+        ("merchant_id", say("merchant", st.lang)),
+        ("amount", say("amount", st.lang)),
+        ("explanation", say("explanation", st.lang)),
+        ("next_action", say("next_action", st.lang)),
+        ("due_date", say("due", st.lang)),
     ]
     if include_resolved:
-        columns += [("status", T("status", st.lang)), ("resolution", T("resolution", st.lang))]
+        columns += [("status", say("status", st.lang)), ("resolution", say("resolution", st.lang))]
     write_rows(
         records,
         fmt=fmt,
@@ -219,7 +219,7 @@ def exceptions(
     )
     if fmt == "table":
         total = sum(e.amount_fen for e in items)
-        console.print(T("exceptions_total", st.lang, n=len(items), amount=format_yuan(total)))
+        console.print(say("exceptions_total", st.lang, n=len(items), amount=format_yuan(total)))
 
 
 @app.command()
@@ -235,7 +235,7 @@ def show(
         e = findings_repo.get_exception(conn, exception_id)
         events = findings_repo.list_events(conn, exception_id) if e else []
     if e is None:
-        raise _fail(T("not_found", st.lang, id=exception_id))
+        raise _fail(say("not_found", st.lang, id=exception_id))
     rec = exception_record(e, st.lang)
     rec["history"] = [
         {k: ev[k] for k in ("at", "event", "actor", "run_id", "detail")} for ev in events
@@ -253,11 +253,11 @@ def show(
         ("resolution", "resolution"),
     ):
         if rec.get(field):
-            console.print(f"[bold]{T(label, st.lang)}[/bold]: {rec[field]}")
-    console.print(f"[bold]{T('evidence', st.lang)}[/bold]:")
+            console.print(f"[bold]{say(label, st.lang)}[/bold]: {rec[field]}")
+    console.print(f"[bold]{say('evidence', st.lang)}[/bold]:")
     for ev in e.evidence:
         console.print(f"  {ev.role:<12} {ev.path}:{ev.line}")
-    console.print(f"[bold]{T('history', st.lang)}[/bold]:")
+    console.print(f"[bold]{say('history', st.lang)}[/bold]:")
     for ev in events:
         console.print(f"  {ev['at']}  {ev['event']:<9} {ev['actor']}  run {ev['run_id']}")
 
@@ -297,7 +297,7 @@ def report(
     for m in (*rep.merchants, rep.total()):
         row: dict[str, object] = {
             "date": day.isoformat(),
-            "merchant_id": m.merchant_id if m.merchant_id != "*" else T("total", lang),
+            "merchant_id": m.merchant_id if m.merchant_id != "*" else say("total", lang),
             "merchant_name": m.merchant_name,
             "sales_count": m.sales_count,
             "open_exceptions": m.open_exceptions,
@@ -310,20 +310,20 @@ def report(
     write_rows(
         rows,
         fmt=fmt,
-        title=T("report_title", lang, date=day.isoformat(), as_of=rep.as_of.isoformat()),
+        title=say("report_title", lang, date=day.isoformat(), as_of=rep.as_of.isoformat()),
         columns=[
-            ("merchant_id", T("merchant", lang)),
+            ("merchant_id", say("merchant", lang)),
             ("merchant_name", ""),
-            ("sales", T("sales", lang)),
-            ("refunds", T("refunds", lang)),
-            ("settled", T("settled", lang)),
-            ("fee", T("fee", lang)),
-            ("net", T("net", lang)),
-            ("paid_out", T("paid_out", lang)),
-            ("arrived", T("arrived", lang)),
-            ("outstanding", T("outstanding", lang)),
-            ("open_exceptions", T("open", lang)),
-            ("at_stake", T("amount", lang)),
+            ("sales", say("sales", lang)),
+            ("refunds", say("refunds", lang)),
+            ("settled", say("settled", lang)),
+            ("fee", say("fee", lang)),
+            ("net", say("net", lang)),
+            ("paid_out", say("paid_out", lang)),
+            ("arrived", say("arrived", lang)),
+            ("outstanding", say("outstanding", lang)),
+            ("open_exceptions", say("open", lang)),
+            ("at_stake", say("amount", lang)),
         ],
         csv_fields=[
             "date",
@@ -335,7 +335,7 @@ def report(
         ],
     )
     for w in rep.warnings:
-        err_console.print(f"[yellow]{T('warning', lang)}: {w}[/yellow]")
+        err_console.print(f"[yellow]{say('warning', lang)}: {w}[/yellow]")
 
 
 @app.command()
@@ -433,11 +433,11 @@ def calendar_show(
         ],
     )
     for p in problems:
-        err_console.print(f"[yellow]{T('warning', st.lang)}: {p}[/yellow]")
+        err_console.print(f"[yellow]{say('warning', st.lang)}: {p}[/yellow]")
     unknown = cal.unknown_between(first, last)
     if unknown:
         err_console.print(
-            f"[yellow]{T('warning', st.lang)}: "
+            f"[yellow]{say('warning', st.lang)}: "
             + (
                 f"日历不知道 {unknown[0]} 至 {unknown[-1]} 的安排，暂按周一至周五上班计算；"
                 "请用 `daozhang calendar set` 补充。"
@@ -470,7 +470,7 @@ def calendar_set(
     except CalendarFileError as exc:
         raise _fail(str(exc)) from exc
     for p in problems:
-        err_console.print(f"[yellow]{T('warning', st.lang)}: {p}[/yellow]")
+        err_console.print(f"[yellow]{say('warning', st.lang)}: {p}[/yellow]")
     console.print(f"{override.date} {kind} -> {st.home / CALENDAR_FILE}")
 
 

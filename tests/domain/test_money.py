@@ -1,4 +1,4 @@
-"""Money: exact yuan parsing, the one rounding rule, fees with caps, and SQL agreeing with Python."""
+"""Money: exact yuan parsing, one rounding rule, fees with caps, SQL agreeing with Python."""
 
 from __future__ import annotations
 

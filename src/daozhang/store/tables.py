@@ -78,6 +78,8 @@ rejects = Table(
     Column("line", BigInteger, nullable=True),  # None for a whole-file problem
     Column("field", String(64), nullable=True),
     Column("value", Text, nullable=True),  # the offending value, card numbers masked
+    Column("code", String(32), nullable=False),  # ingest.rejects.RejectCode: renders zh/en
+    Column("detail", Text, nullable=True),  # the message's parameter (allowed values, ...)
     Column("reason", Text, nullable=False),
     Column("raw", Text, nullable=True),  # the whole row as read, card numbers masked
     Index("ix_rejects_import_id", "import_id"),

@@ -43,7 +43,7 @@ def _phase_import(input_dir: Path, home: Path) -> dict[str, Any]:
 
     ws = Workspace.open(home)
     start = time.perf_counter()
-    report = import_paths(ws, [input_dir])
+    report = import_paths(ws, sorted(input_dir.rglob("*.csv")))  # not truth.jsonl
     seconds = time.perf_counter() - start
     return {
         "seconds": seconds,

@@ -255,11 +255,13 @@ def show(
         if rec.get(field):
             console.print(f"[bold]{say(label, st.lang)}[/bold]: {rec[field]}")
     console.print(f"[bold]{say('evidence', st.lang)}[/bold]:")
-    for ev in e.evidence:
-        console.print(f"  {ev.role:<12} {ev.path}:{ev.line}")
+    for proof in e.evidence:
+        console.print(f"  {proof.role:<12} {proof.path}:{proof.line}")
     console.print(f"[bold]{say('history', st.lang)}[/bold]:")
-    for ev in events:
-        console.print(f"  {ev['at']}  {ev['event']:<9} {ev['actor']}  run {ev['run_id']}")
+    for event in events:
+        console.print(
+            f"  {event['at']}  {event['event']:<9} {event['actor']}  run {event['run_id']}"
+        )
 
 
 @app.command()

@@ -1,0 +1,61 @@
+"""The formats daozhang reads, and how a file is matched to one.
+
+New formats (camt.053, MT940, WeChat Pay and Alipay bills, ISO 8583 logs,
+Excel column profiles, iCalendar) are added to :data:`FORMATS`; detection
+asks each one and needs no other change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from daozhang.ingest.base import Candidate, FileHead, Format, Identification
+from daozhang.ingest.canonical import CANONICAL_FORMATS
+
+__all__ = ["FORMATS", "Detected", "Unrecognised", "detect", "format_named"]
+
+FORMATS: tuple[Format, ...] = (*CANONICAL_FORMATS,)
+
+_CLOSEST = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Detected:
+    format: Format
+    identification: Identification
+
+
+@dataclass(frozen=True, slots=True)
+class Unrecognised:
+    """No format claimed the file; ``candidates`` are the nearest misses, closest first."""
+
+    candidates: tuple[Candidate, ...]
+
+    def describe(self) -> str:
+        """``settlement: fee, net_amount; payouts: ...`` (or ``none``): a reject's detail."""
+        return "; ".join(c.describe() for c in self.candidates) or "none"
+
+
+def detect(head: FileHead, formats: Sequence[Format] = FORMATS) -> Detected | Unrecognised:
+    """The most confident format for ``head``; ties go to the earlier format in the list."""
+    answers = [(f, f.identify(head)) for f in formats]
+    best: tuple[Format, Identification] | None = None
+    for fmt, ident in answers:
+        if ident.confidence > 0 and (best is None or ident.confidence > best[1].confidence):
+            best = (fmt, ident)
+    if best is not None:
+        return Detected(best[0], best[1])
+    near = sorted(
+        (a for a in answers if a[1].closeness > 0),
+        key=lambda a: (-a[1].closeness, len(a[1].missing)),
+    )
+    return Unrecognised(tuple(Candidate(i.format, i.kind, i.missing) for _, i in near[:_CLOSEST]))
+
+
+def format_named(name: str, formats: Sequence[Format] = FORMATS) -> Format:
+    """The format called ``name`` (as stored with an import)."""
+    for f in formats:
+        if f.name == name:
+            return f
+    raise KeyError(name)

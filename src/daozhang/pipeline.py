@@ -251,7 +251,7 @@ def _evidence(engine: Engine) -> dict[tuple[str, str], list[Evidence]]:
         f"""
         SELECT DISTINCT c.type, c.key, c.role, s.src_path, s.src_line, s.src_file
         FROM cited c JOIN ({sources}) s ON s.row_id = c.row_id
-        ORDER BY c.type, c.key, s.src_path, s.src_line, c.role
+        ORDER BY c.type, c.key, s.src_path, s.src_line, s.src_file, c.role
         """
     ).to_pylist()
     out: dict[tuple[str, str], list[Evidence]] = {}

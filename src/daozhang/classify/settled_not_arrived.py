@@ -27,7 +27,8 @@ _EXTENDED_BY = """
     LEFT JOIN (
         SELECT payout_id, starts_at, ends_at FROM (
             SELECT q.payout_id, m.starts_at, m.ends_at,
-                   ROW_NUMBER() OVER (PARTITION BY q.payout_id ORDER BY m.ends_at DESC) AS pick
+                   ROW_NUMBER() OVER (PARTITION BY q.payout_id
+                                      ORDER BY m.ends_at DESC, m.starts_at, m.row_id) AS pick
             FROM payout_v q JOIN maintenance m
               ON m.bank_code = q.bank_code AND m.scope IN ('payouts', 'all')
              AND m.start_date <= q.nominal_end AND m.end_date >= q.settle_date

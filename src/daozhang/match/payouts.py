@@ -128,7 +128,8 @@ PAYOUT_REFS = Step(
 )
 
 _PAIR_ORDER = (
-    "ABS(c.dnum - ps.dnum), p.settle_date, p.payout_id, c.value_date, c.src_path, c.src_line"
+    "ABS(c.dnum - ps.dnum), p.settle_date, p.payout_id, c.value_date, c.src_path, c.src_line, "
+    "c.row_id"
 )
 
 
@@ -239,7 +240,7 @@ BANK_DISPOSITION = Step(
                WHEN pc.payout_id IS NOT NULL THEN 'matched'
                WHEN e.row_id IN (
                    SELECT b.row_id FROM bank_statement b JOIN acquirers a
-                     ON b.counterparty_name LIKE ('%' || a.name || '%')
+                     ON STRPOS(b.counterparty_name, a.name) > 0
                ) THEN 'unmatched_credit'
                ELSE 'not_from_acquirer'
            END AS disposition

@@ -69,7 +69,8 @@ SETTLEMENT = Step(
     f"""
     SELECT d.*,
            ROW_NUMBER() OVER (PARTITION BY d.tx_key
-                              ORDER BY d.settle_date, d.src_path, d.src_line) AS dup_rank,
+                              ORDER BY d.settle_date, d.src_path, d.src_line, d.row_id)
+               AS dup_rank,
            CASE WHEN cov.terminal_id IS NOT NULL THEN TRUE ELSE FALSE END AS covered
     FROM ({_dated("settlement", _STL_CONTRACT)}) d
     LEFT JOIN (

@@ -19,7 +19,7 @@ Worked example::
     finds: activity_on_suspended_terminal 898340153990001|R00000000101 88.00
 """
 
-from daozhang.classify.base import Classifier, finding_select
+from daozhang.classify.base import Classifier, finding_select, transaction_ids
 from daozhang.domain.findings import ExceptionType
 
 _ROWS = """
@@ -41,12 +41,7 @@ CLASSIFIER = Classifier(
     findings=finding_select(
         _ROWS,
         {
-            "key": "a.tx_key",
-            "merchant_id": "a.merchant_id",
-            "terminal_id": "a.terminal_id",
-            "batch_no": "a.batch_no",
-            "trace_no": "a.trace_no",
-            "rrn": "a.rrn",
+            **transaction_ids("a"),
             "amount_fen": "ABS(a.amount_fen)",
             "currency": "a.currency",
             "act_fen": "a.amount_fen",

@@ -17,7 +17,7 @@ Worked example::
     finds: amount_mismatch 898340153990001|R00000000101 90.00
 """
 
-from daozhang.classify.base import Classifier, finding_select
+from daozhang.classify.base import Classifier, finding_select, transaction_ids
 from daozhang.domain.findings import ExceptionType
 
 _FROM = (
@@ -33,12 +33,7 @@ CLASSIFIER = Classifier(
     findings=finding_select(
         _FROM,
         {
-            "key": "p.tx_key",
-            "merchant_id": "p.merchant_id",
-            "terminal_id": "p.terminal_id",
-            "batch_no": "p.batch_no",
-            "trace_no": "p.trace_no",
-            "rrn": "p.rrn",
+            **transaction_ids("p"),
             "payout_id": "s.payout_id",
             "amount_fen": "ABS(ABS(p.amount_fen) - ABS(s.amount_fen))",
             "currency": "s.currency",

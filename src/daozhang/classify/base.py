@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from daozhang.domain.findings import ExceptionType
 
-__all__ = ["FINDING_COLUMNS", "Classifier", "finding_select"]
+__all__ = ["FINDING_COLUMNS", "Classifier", "finding_select", "transaction_ids"]
 
 FINDING_COLUMNS: tuple[tuple[str, str], ...] = (
     ("key", "VARCHAR"),
@@ -71,6 +71,16 @@ def finding_select(source: str, columns: Mapping[str, str]) -> str:
         for name, sql_type in FINDING_COLUMNS
     ]
     return "SELECT " + ",\n       ".join(parts) + f"\n{source}"
+
+
+def transaction_ids(alias: str) -> dict[str, str]:
+    """The identifying columns of a transaction-level finding, from the row bound as ``alias``."""
+    return {
+        "key": f"{alias}.tx_key",
+        **{
+            c: f"{alias}.{c}" for c in ("merchant_id", "terminal_id", "batch_no", "trace_no", "rrn")
+        },
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ trace)::
     finds: debited_but_failed 898340153990001|10016919|000001|000102 58.00
 """
 
-from daozhang.classify.base import Classifier, finding_select
+from daozhang.classify.base import Classifier, finding_select, transaction_ids
 from daozhang.domain.findings import ExceptionType
 
 _FROM = (
@@ -35,11 +35,7 @@ CLASSIFIER = Classifier(
     findings=finding_select(
         _FROM,
         {
-            "key": "p.tx_key",
-            "merchant_id": "p.merchant_id",
-            "terminal_id": "p.terminal_id",
-            "batch_no": "p.batch_no",
-            "trace_no": "p.trace_no",
+            **transaction_ids("p"),
             "rrn": "COALESCE(p.rrn, s.rrn)",
             "amount_fen": "ABS(s.amount_fen)",
             "currency": "s.currency",

@@ -20,7 +20,7 @@ Worked example (debit card at 0.50 % capped at 20.00: a 10 000.00 sale owes
     finds: fee_mismatch 898340153990001|R00000000101 30.00
 """
 
-from daozhang.classify.base import Classifier, finding_select
+from daozhang.classify.base import Classifier, finding_select, transaction_ids
 from daozhang.domain.findings import ExceptionType
 from daozhang.domain.money import PPM, round_half_up_div_sql
 
@@ -41,12 +41,7 @@ CLASSIFIER = Classifier(
     findings=finding_select(
         _ROWS,
         {
-            "key": "f.tx_key",
-            "merchant_id": "f.merchant_id",
-            "terminal_id": "f.terminal_id",
-            "batch_no": "f.batch_no",
-            "trace_no": "f.trace_no",
-            "rrn": "f.rrn",
+            **transaction_ids("f"),
             "payout_id": "f.payout_id",
             "amount_fen": "ABS(f.fee_fen - f.expected_fee)",
             "currency": "f.currency",

@@ -19,7 +19,7 @@ to Saturday, so T1 pays Monday 11-09; settled Wednesday 11-11)::
     finds: late_settlement 898340153990001|R00000000101 100.00
 """
 
-from daozhang.classify.base import Classifier, finding_select
+from daozhang.classify.base import Classifier, finding_select, transaction_ids
 from daozhang.domain.findings import ExceptionType
 
 _ROWS = """
@@ -36,12 +36,7 @@ CLASSIFIER = Classifier(
     findings=finding_select(
         _ROWS,
         {
-            "key": "s.tx_key",
-            "merchant_id": "s.merchant_id",
-            "terminal_id": "s.terminal_id",
-            "batch_no": "s.batch_no",
-            "trace_no": "s.trace_no",
-            "rrn": "s.rrn",
+            **transaction_ids("s"),
             "payout_id": "s.payout_id",
             "amount_fen": "ABS(s.amount_fen)",
             "currency": "s.currency",

@@ -15,7 +15,7 @@ Wednesday; on Thursday it is missing)::
     finds: missing_in_settlement 898340153990001|R00000000101 100.00
 """
 
-from daozhang.classify.base import Classifier, finding_select
+from daozhang.classify.base import Classifier, finding_select, transaction_ids
 from daozhang.domain.findings import ExceptionType
 
 CLASSIFIER = Classifier(
@@ -26,12 +26,7 @@ CLASSIFIER = Classifier(
         "FROM pos_disp d JOIN pos_s p ON p.row_id = d.row_id "
         "WHERE d.disposition = 'missing_in_settlement'",
         {
-            "key": "p.tx_key",
-            "merchant_id": "p.merchant_id",
-            "terminal_id": "p.terminal_id",
-            "batch_no": "p.batch_no",
-            "trace_no": "p.trace_no",
-            "rrn": "p.rrn",
+            **transaction_ids("p"),
             "amount_fen": "ABS(p.amount_fen)",
             "currency": "p.currency",
             "exp_fen": "p.amount_fen",

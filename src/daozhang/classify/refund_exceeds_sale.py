@@ -17,7 +17,7 @@ Worked example (a 100.00 sale, refunds of 60.00 and 50.00)::
 """
 
 from daozhang.classify._refunds_common import REFUNDS, SALES
-from daozhang.classify.base import Classifier, finding_select
+from daozhang.classify.base import Classifier, finding_select, transaction_ids
 from daozhang.domain.findings import ExceptionType
 
 _ROWS = f"""
@@ -39,12 +39,7 @@ CLASSIFIER = Classifier(
     findings=finding_select(
         _ROWS,
         {
-            "key": "x.tx_key",
-            "merchant_id": "x.merchant_id",
-            "terminal_id": "x.terminal_id",
-            "batch_no": "x.batch_no",
-            "trace_no": "x.trace_no",
-            "rrn": "x.rrn",
+            **transaction_ids("x"),
             "amount_fen": "x.refunded_fen - x.sale_fen",
             "currency": "x.currency",
             "exp_fen": "x.sale_fen",

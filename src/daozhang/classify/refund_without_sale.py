@@ -16,7 +16,7 @@ Worked example::
 """
 
 from daozhang.classify._refunds_common import REFUNDS, SALES
-from daozhang.classify.base import Classifier, finding_select
+from daozhang.classify.base import Classifier, finding_select, transaction_ids
 from daozhang.domain.findings import ExceptionType
 
 _ROWS = f"""
@@ -32,12 +32,7 @@ CLASSIFIER = Classifier(
     findings=finding_select(
         _ROWS,
         {
-            "key": "r.tx_key",
-            "merchant_id": "r.merchant_id",
-            "terminal_id": "r.terminal_id",
-            "batch_no": "r.batch_no",
-            "trace_no": "r.trace_no",
-            "rrn": "r.rrn",
+            **transaction_ids("r"),
             "amount_fen": "ABS(r.amount_fen)",
             "currency": "r.currency",
             "act_fen": "ABS(r.amount_fen)",

@@ -19,7 +19,7 @@ R00000000199)::
     finds: unknown_settlement 898340153990001|R00000000199 77.00
 """
 
-from daozhang.classify.base import Classifier, finding_select
+from daozhang.classify.base import Classifier, finding_select, transaction_ids
 from daozhang.domain.findings import ExceptionType
 
 _FROM = (
@@ -33,12 +33,7 @@ CLASSIFIER = Classifier(
     findings=finding_select(
         _FROM,
         {
-            "key": "s.tx_key",
-            "merchant_id": "s.merchant_id",
-            "terminal_id": "s.terminal_id",
-            "batch_no": "s.batch_no",
-            "trace_no": "s.trace_no",
-            "rrn": "s.rrn",
+            **transaction_ids("s"),
             "payout_id": "s.payout_id",
             "amount_fen": "ABS(s.amount_fen)",
             "currency": "s.currency",

@@ -290,7 +290,7 @@ def _not_arrived(f: _Facts) -> tuple[str, str]:
         zh = (
             f"结算文件中有出款单号 {f.s('payout_id')}（净额 {f.yuan('amount_fen')} 元），"
             "但出款记录里"
-            f"找不到它，截至 {f.s('exp_date')} 也没有对应的入账。"
+            f"找不到它；应在 {f.s('exp_date')} 前到账，至今没有对应的入账。"
         )
         en = (
             f"Settlement rows name payout {f.s('payout_id')} ({f.yuan('amount_fen')} yuan net), "
@@ -301,12 +301,12 @@ def _not_arrived(f: _Facts) -> tuple[str, str]:
     status_en = "succeeded" if f.s("code") == "succeeded" else "is still pending"
     zh = (
         f"收单机构的出款 {f.s('payout_id')}（{f.yuan('amount_fen')} 元，{f.s('ref_date')} 结算）"
-        f"显示{status_zh}，但截至 {f.s('exp_date')} 尾号 {acct} 的账户上没有这笔入账。"
+        f"显示{status_zh}，应在 {f.s('exp_date')} 前到尾号 {acct} 的账户，但至今没有入账。"
     )
     en = (
         f"The acquirer's payout {f.s('payout_id')} of {f.yuan('amount_fen')} yuan (settled "
-        f"{f.s('ref_date')}) {status_en}, but no credit reached the account ending {acct} by "
-        f"{f.s('exp_date')}."
+        f"{f.s('ref_date')}) {status_en}; it was due on the account ending {acct} by "
+        f"{f.s('exp_date')} and has not arrived."
     )
     if m_zh:
         m_zh = "已把" + m_zh.rstrip("。") + "考虑在内。"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -368,11 +367,6 @@ def _disposition_summary(engine: Engine) -> dict[str, dict[str, tuple[int, int]]
     for r in rows:
         out.setdefault(r["t"], {})[r["disposition"]] = (int(r["n"]), int(r["fen"] or 0))
     return out
-
-
-def finding_counts(findings: tuple[Finding, ...]) -> Counter[str]:
-    """How many findings of each type (for summaries)."""
-    return Counter(f.type.value for f in findings)
 
 
 _POS_TYPES = {

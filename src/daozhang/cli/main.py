@@ -22,7 +22,7 @@ import typer
 
 from daozhang.cli.i18n import default_lang, say
 from daozhang.cli.output import FORMATS, console, err_console, write_rows
-from daozhang.domain.findings import ExceptionType
+from daozhang.domain.findings import ExceptionType, Finding
 from daozhang.domain.money import format_yuan
 from daozhang.errors import DaozhangError
 from daozhang.report.explain import title
@@ -142,12 +142,12 @@ def reconcile(
     _print_by_type(rep.result.findings, st.lang)
 
 
-def _print_by_type(findings: tuple[object, ...], lang: str) -> None:
+def _print_by_type(findings: tuple[Finding, ...], lang: str) -> None:
     counts: Counter[ExceptionType] = Counter()
     money: Counter[ExceptionType] = Counter()
     for f in findings:
-        counts[f.type] += 1  # type: ignore[attr-defined]
-        money[f.type] += f.amount_fen  # type: ignore[attr-defined]
+        counts[f.type] += 1
+        money[f.type] += f.amount_fen
     rows = [
         {"type": title(t, lang), "count": counts[t], "amount": format_yuan(money[t])}
         for t in ExceptionType

@@ -28,6 +28,7 @@ accepts, are accepted too. The tests run random strings through both.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -120,7 +121,7 @@ def _padded(frac: str, n: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(ABC):
     """The base of all rules: one input field, required or not.
 
     Subclasses may give ``fast`` (the value for the plain shape, NULL
@@ -163,8 +164,9 @@ class Rule:
     def post_checks(self) -> list[tuple[str, RejectCode]]:
         return []
 
+    @abstractmethod
     def outputs(self) -> dict[str, str]:
-        raise NotImplementedError
+        """The stored columns this rule makes, each with its SQL expression."""
 
     def error(self) -> str:
         """SQL giving the rule's error code, or NULL when the field is fine."""

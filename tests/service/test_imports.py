@@ -419,6 +419,11 @@ def test_junk_never_raises_and_never_leaves_a_half_written_import(
 def test_a_full_disk_fails_that_file_cleanly_and_the_next_file_still_goes_in(
     workspace: Workspace, write_csv: WriteCsv, monkeypatch: object
 ) -> None:
+    """The two files are stored as one batch; the disk is full for it and for ``a``.
+
+    The batch is rolled back and its files tried one at a time: ``a`` fails
+    on its own, ``b`` goes in on its own.
+    """
     import daozhang.service.imports as service
 
     a = write_csv("a.csv", POS, [pos_row(1)])
@@ -426,14 +431,15 @@ def test_a_full_disk_fails_that_file_cleanly_and_the_next_file_still_goes_in(
     real_publish = service.publish
     calls: list[int] = []
 
-    def publish_fails_once(*args: object, **kwargs: object) -> list[Path]:
+    def publish_fails_twice(*args: object, **kwargs: object) -> list[Path]:
         calls.append(1)
-        if len(calls) == 1:
+        if len(calls) <= 2:
             raise OSError(28, "No space left on device")
         return real_publish(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(service, "publish", publish_fails_once)  # type: ignore[attr-defined]
+    monkeypatch.setattr(service, "publish", publish_fails_twice)  # type: ignore[attr-defined]
     report = import_paths(workspace, [a, b])
+    assert len(calls) == 3  # the batch, a alone, b alone
     first, second = report.files
     assert first.status is FileStatus.FAILED and second.status is FileStatus.IMPORTED
     assert first.problem is not None and "No space left" in (first.problem.detail or "")

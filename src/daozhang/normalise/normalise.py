@@ -23,13 +23,18 @@ from daozhang.normalise.rules import RULES, Const, Rule, clean_sql, outputs_of, 
 
 __all__ = [
     "CROSS_CHECKS",
+    "FILE_COLUMN",
     "NormaliseResult",
     "drop",
     "iter_rejects",
     "normalise",
     "parse_values",
+    "rejected_rows_by_file",
     "row_fp_sql",
 ]
+
+FILE_COLUMN = "__file"
+"""In a batch of files read together, the column saying which file (0, 1, ...) a row is from."""
 
 # Checks between fields of one row: (field blamed, condition over the stored
 # values meaning the row is wrong, code). Run only where both fields parsed.
@@ -45,7 +50,9 @@ class NormaliseResult:
     """The outcome: ``table`` holds the good rows, ``rejects_table`` one row per failing field.
 
     ``table`` (a view) columns: ``src_line``, the kind's schema columns in order, ``row_fp``.
-    ``rejects_table`` columns: ``line, field, code, value, detail, raw``.
+    ``rejects_table`` columns: ``file, line, field, code, value, detail, raw``.
+    For a batch (see :func:`normalise`) both also carry :data:`FILE_COLUMN`
+    first; otherwise the rejects' ``file`` is 0.
     """
 
     table: str
@@ -91,13 +98,14 @@ def _only_if_slow(rule: Rule, expr: str) -> str:
     return f"(CASE WHEN {rule.h('fast')} IS NULL AND {rule.t} IS NOT NULL THEN {expr} END)"
 
 
-def _parse_query(kind: Kind, raw_table: str) -> str:
+def _parse_query(kind: Kind, raw_table: str, keys: Sequence[str]) -> str:
     has_card = "card_state" in raw_columns(kind)
     return _rules_query(
         _rules(kind),
         field_names(kind),
         dict(outputs_of(kind)),
         raw_table,
+        keys=keys,
         passthrough=("card_hash", "card_state") if has_card else (),
     )
 
@@ -108,10 +116,11 @@ def _rules_query(
     outputs: Mapping[str, str],
     raw_table: str,
     *,
+    keys: Sequence[str] = ("src_line",),
     passthrough: Sequence[str] = (),
 ) -> str:
     """The one statement that parses ``fields`` of ``raw_table`` with ``rules``."""
-    level = ["src_line", *passthrough]
+    level = [*keys, *passthrough]
     level += [f"{clean_sql(ident(name))} AS t_{name}" for name in fields]
     query = f"SELECT {', '.join(level)} FROM {raw_table}"
     fasts = [f"{r.fast()} AS {r.h('fast')}" for r in rules if r.fast() is not None]
@@ -137,7 +146,7 @@ def _rules_query(
         f"CASE WHEN {good} THEN NULL ELSE concat_ws(';', {listed}) END" if rules else "NULL"
     )
     return (
-        f"SELECT src_line, {', '.join(cols)}, CAST({errors_col} AS VARCHAR) AS __errors "
+        f"SELECT {', '.join(keys)}, {', '.join(cols)}, CAST({errors_col} AS VARCHAR) AS __errors "
         f"FROM ({query})"
     )
 
@@ -174,6 +183,7 @@ def normalise(
     *,
     out_table: str,
     rejects_table: str,
+    batch: bool = False,
 ) -> NormaliseResult:
     """Parse ``raw_table`` (a format's output for ``kind``) into ``out_table``.
 
@@ -183,10 +193,16 @@ def normalise(
         raw_table: columns :func:`daozhang.ingest.base.raw_columns` of ``kind``.
         out_table: the table to create with the good rows.
         rejects_table: the table to create with one row per failing field.
+        batch: ``raw_table`` holds several files, told apart by
+            :data:`FILE_COLUMN`: one statement for all of them, because a
+            statement's fixed cost, not its rows, is what a day of small
+            files (one bank statement per account) spends its time on.
     """
     rules = _rules(kind)
     work = f"{out_table}__all"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {work} AS {_parse_query(kind, raw_table)}")
+    keys = (FILE_COLUMN, "src_line") if batch else ("src_line",)
+    file_of = f"n.{FILE_COLUMN}" if batch else "0"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {work} AS {_parse_query(kind, raw_table, keys)}")
     for field, needs, condition, code in CROSS_CHECKS.get(kind, ()):
         # Only where the fields it compares parsed (their errors are listed as ";f=").
         fine = " AND ".join(
@@ -199,8 +215,8 @@ def normalise(
 
     bad_rows = _scalar(con, f"SELECT count(*) FROM {work} WHERE __errors IS NOT NULL")
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {rejects_table} (line BIGINT, field VARCHAR, "
-        "code VARCHAR, value VARCHAR, detail VARCHAR, raw VARCHAR)"
+        f"CREATE OR REPLACE TEMP TABLE {rejects_table} (file INTEGER, line BIGINT, "
+        "field VARCHAR, code VARCHAR, value VARCHAR, detail VARCHAR, raw VARCHAR)"
     )
     if bad_rows:
         value = " ".join(f"WHEN {sql_str(r.field)} THEN r.{ident(r.field)}" for r in rules)
@@ -210,15 +226,16 @@ def normalise(
         con.execute(
             f"""
             INSERT INTO {rejects_table}
-            SELECT n.src_line, split_part(n.e, '=', 1) AS field, split_part(n.e, '=', 2) AS code,
+            SELECT {file_of}, n.src_line,
+                   split_part(n.e, '=', 1) AS field, split_part(n.e, '=', 2) AS code,
                    CASE split_part(n.e, '=', 1) {value} END,
                    {f"CASE split_part(n.e, '=', 1) {detail} END" if detail else "NULL"},
                    {_raw_text(kind, "r")}
             FROM (
-                SELECT src_line, unnest(string_split(__errors, ';')) AS e
+                SELECT {", ".join(keys)}, unnest(string_split(__errors, ';')) AS e
                 FROM {work} WHERE __errors IS NOT NULL
-            ) AS n JOIN {raw_table} AS r USING (src_line)
-            ORDER BY 1, 2
+            ) AS n JOIN {raw_table} AS r USING ({", ".join(keys)})
+            ORDER BY 1, 2, 3
             """
         )
     good = "__errors IS NULL"
@@ -227,10 +244,10 @@ def normalise(
     # and the fingerprint is computed in that same pass.
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {out_table} AS "
-        f"SELECT src_line, {cols}, {row_fp_sql(kind)} AS row_fp FROM {work} WHERE {good}"
+        f"SELECT {', '.join(keys)}, {cols}, {row_fp_sql(kind)} AS row_fp FROM {work} WHERE {good}"
     )
     rows = _scalar(con, f"SELECT count(*) FROM {work} WHERE {good}")
-    rejected = _scalar(con, f"SELECT count(DISTINCT line) FROM {rejects_table}")
+    rejected = _scalar(con, f"SELECT count(DISTINCT (file, line)) FROM {rejects_table}")
     return NormaliseResult(out_table, rejects_table, rows, rejected, work)
 
 
@@ -242,11 +259,18 @@ def drop(con: duckdb.DuckDBPyConnection, result: NormaliseResult) -> None:
 
 
 def iter_rejects(
-    con: duckdb.DuckDBPyConnection, rejects_table: str, *, path: str, batch: int = 10_000
+    con: duckdb.DuckDBPyConnection,
+    rejects_table: str,
+    *,
+    path: str,
+    file: int = 0,
+    batch: int = 10_000,
 ) -> Iterator[Reject]:
-    """The rejects of a :func:`normalise` run as values, in line order, a batch at a time."""
+    """The rejects of one file of a :func:`normalise` run, in line order, a batch at a time."""
     cur = con.execute(
-        f"SELECT line, field, code, value, detail, raw FROM {rejects_table} ORDER BY line, field"
+        f"SELECT line, field, code, value, detail, raw FROM {rejects_table} WHERE file = ? "
+        "ORDER BY line, field",
+        [file],
     )
     while rows := cur.fetchmany(batch):
         for line, field, code, value, detail, raw in rows:
@@ -259,6 +283,14 @@ def iter_rejects(
                 raw=raw,
                 detail=detail,
             )
+
+
+def rejected_rows_by_file(con: duckdb.DuckDBPyConnection, rejects_table: str) -> dict[int, int]:
+    """How many rows of each file of a batch were set aside (files with none are absent)."""
+    rows = con.execute(
+        f"SELECT file, count(DISTINCT line) FROM {rejects_table} GROUP BY file"
+    ).fetchall()
+    return {int(f): int(n) for f, n in rows}
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:

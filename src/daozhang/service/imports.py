@@ -3,14 +3,16 @@
 For each file, in a stable order (folders recursively, sorted, hidden files
 skipped): recognise the format from the content, read it, normalise it, set
 aside the bad rows with their line and reason, store the good rows that are
-not stored yet, and commit. What happened to every row is counted:
+not stored yet, and commit. Files of one kind are normalised and stored in
+batches (see :class:`_ImportRun`), with the same result as one by one. What
+happened to every row is counted:
 
     rows_read = rows_imported + rows_duplicate + rows_rejected
 
-Nothing is half-done: a file's records are written to ``staging/``, moved
-into ``records/`` and only then is the import committed in the database; a
-file that fails at any point leaves the workspace as it was (see
-store/workspace.py for the crash case).
+Nothing is half-done: a batch's records are written to ``staging/``, moved
+into ``records/`` and only then are its imports committed in the database,
+in one transaction; a file that fails at any point leaves the workspace as
+it was, and so does a batch (see store/workspace.py for the crash case).
 
 The exit code follows DESIGN.md section 6: 0 when every file was imported
 (or was already) with no row rejected, 1 when some rows or files were set
@@ -25,13 +27,14 @@ import getpass
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import islice
 from pathlib import Path
 
 import duckdb
+from sqlalchemy import Connection
 
 from daozhang.domain.records import Kind
 from daozhang.ingest.base import FileHead, ReadContext, ReadResult, SourceFile
@@ -52,10 +55,16 @@ from daozhang.ingest.rejects import (
     mask_pans,
     reject_messages,
 )
-from daozhang.normalise.normalise import NormaliseResult, iter_rejects, normalise
+from daozhang.normalise.normalise import (
+    FILE_COLUMN,
+    NormaliseResult,
+    iter_rejects,
+    normalise,
+    rejected_rows_by_file,
+)
 from daozhang.normalise.normalise import drop as drop_normalised
 from daozhang.store import repo
-from daozhang.store.record_files import files_of_import, publish, stage_new_records
+from daozhang.store.record_files import BatchFile, files_of_imports, publish, stage_batch
 from daozhang.store.repo import ImportCounts
 from daozhang.store.workspace import Workspace
 
@@ -75,9 +84,12 @@ Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes in total) over all files, as the import goes."""
 
 MAX_REJECTS_IN_REPORT = 200
-# How much of a file's progress each phase stands for: reading the bytes once
-# (hash, encoding), then reading the records, then the rest.
-_SCAN, _READ = 0.25, 0.65
+BATCH_BYTES = 64 << 20
+"""Files are read until this many bytes wait to be stored, then stored together."""
+
+# How much of a file's progress its reading stands for (its batch is the
+# rest), and how much of that is reading the bytes once (hash, encoding).
+_READING, _SCAN = 0.8, 0.25
 
 _RAW, _NORM, _NORM_REJECTS = "__import_raw", "__import_norm", "__import_norm_rejects"
 
@@ -215,23 +227,33 @@ def iter_input_files(
 
 
 class _Progress:
-    """Bytes done over all files; each file's phases map onto its share."""
+    """Bytes done over all files: a file's reading is most of its share, its batch the rest."""
 
     def __init__(self, callback: Progress | None, total: int) -> None:
         self._cb = callback
         self.total = max(total, 1)
-        self.base = 0
+        self.base = 0.0
         self._last = -1
 
-    def at(self, file_size: int, fraction: float) -> None:
-        done = min(self.base + int(file_size * min(max(fraction, 0.0), 1.0)), self.total)
-        if self._cb is not None and done > self._last:
-            self._last = done
-            self._cb(done, self.total)
+    def _report(self, done: float) -> None:
+        value = min(int(done), self.total)
+        if self._cb is not None and value > self._last:
+            self._last = value
+            self._cb(value, self.total)
 
-    def file_done(self, file_size: int) -> None:
-        self.at(file_size, 1.0)
-        self.base += file_size
+    def at(self, file_size: int, fraction: float) -> None:
+        """Within the reading of the current file (``fraction`` of its reading share)."""
+        self._report(self.base + file_size * _READING * min(max(fraction, 0.0), 1.0))
+
+    def read(self, file_size: int) -> None:
+        """The current file is read (or done with): its reading share is done."""
+        self.base += file_size * _READING
+        self._report(self.base)
+
+    def advance(self, n: float) -> None:
+        """The rest of some files' shares (their batch is stored, or they ended early)."""
+        self.base += n
+        self._report(self.base)
 
 
 def import_paths(
@@ -252,31 +274,30 @@ def import_paths(
     Returns:
         An :class:`ImportReport`: one :class:`FileReport` per file and the
         exit code. A user's bad file never raises; a broken machine (disk
-        full, database gone) does, after rolling the current file back.
+        full, database gone) does, after rolling back what had not committed.
     """
     started = dt.datetime.now(dt.UTC)
     actor = current_actor()
     files = list(iter_input_files(paths, exclude=workspace.home))
     sizes = {p: _size(p) if exists else 0 for p, exists in files}
     meter = _Progress(progress, sum(sizes.values()))
-    reports: list[FileReport] = []
     with workspace.import_lock():
         con = workspace.duckdb()
         try:
             set_pan_key(con, workspace.pan_key())
-            for path, exists in files:
-                if not exists:
-                    reports.append(FileReport(path=path, status=FileStatus.NOT_FOUND))
-                    continue
-                t0 = time.monotonic()
-                one = _FileImport(workspace, con, path, actor, dry_run, meter, sizes[path])
-                report = one.run()
-                meter.file_done(sizes[path])
-                reports.append(dataclasses.replace(report, seconds=time.monotonic() - t0))
+            run = _ImportRun(workspace, con, actor=actor, dry_run=dry_run, meter=meter)
+            try:
+                for path, exists in files:
+                    run.add(path, exists=exists, size=sizes[path])
+                run.flush()
+            except BaseException:
+                run.abandon()
+                raise
+            reports = run.reports()
         finally:
             con.close()
     return ImportReport(
-        files=tuple(reports),
+        files=reports,
         dry_run=dry_run,
         actor=actor,
         started_at=started,
@@ -296,167 +317,194 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class _FileImport:
-    """One file through the pipeline; every exit leaves the workspace consistent."""
+@dataclass(slots=True)
+class _Pending:
+    """A file read into its kind's batch table, waiting for the batch to be stored."""
+
+    slot: int  # its place in the report
+    path: Path
+    scan: FileScan
+    format: str
+    encoding: str
+    import_id: int | None
+    read: ReadResult
+    started: float  # time.monotonic() when its import began
+    read_seconds: float
+
+
+class _ImportRun:
+    """The files of one ``import`` command, read one by one and stored in batches.
+
+    Every file is recognised and read on its own (its lines numbered, its
+    unreadable rows set aside), into one table per kind; a kind's files are
+    then normalised, compared with what is stored and written as Parquet
+    together, and their imports commit in one transaction. A statement
+    costs about the same for a file of ten rows as for one of ten thousand,
+    and a provider's day is hundreds of small files (a bank statement per
+    account), so one statement per batch rather than per file is most of
+    the speed. Batches are bounded by :data:`BATCH_BYTES` so that memory is.
+
+    Atomic per batch: until its imports commit, a batch's Parquet files do
+    not count, and a process killed before that is rolled back when the
+    workspace is next opened (their imports are still ``running``).
+    """
 
     def __init__(
         self,
         ws: Workspace,
         con: duckdb.DuckDBPyConnection,
-        path: Path,
+        *,
         actor: str,
         dry_run: bool,
         meter: _Progress,
-        size: int,
     ) -> None:
-        self.ws, self.con, self.path, self.actor = ws, con, path, actor
-        self.dry_run, self.meter, self.size = dry_run, meter, size
-        self.import_id: int | None = None
-        self.workdir: Path | None = None
-        self.norm: NormaliseResult | None = None
+        self.ws, self.con, self.actor, self.dry_run, self.meter = ws, con, actor, dry_run, meter
+        self.slots: list[FileReport | None] = []
+        self.pending: dict[Kind, list[_Pending]] = {}
+        self.pending_bytes = 0
+        # Files of this run by SHA-256: a second copy is the first one again.
+        self.in_run: dict[str, int | None] = {}
+        self.open_import: int | None = None  # started, not yet pending nor ended
 
-    # -- the whole-file outcomes ---------------------------------------------
-    def _give_up(
-        self,
-        status: FileStatus,
-        reject: Reject,
-        scan: FileScan | None,
-        *,
-        kind: Kind | None = None,
-        format: str | None = None,
-        encoding: str | None = None,
-    ) -> FileReport:
-        """The file as a whole is not imported: record why (unless a dry run)."""
-        if self.import_id is not None:
-            with self.ws.db.begin() as conn:
-                repo.add_rejects(conn, import_id=self.import_id, rejects=[reject])
-                repo.finish_import(
-                    conn,
-                    import_id=self.import_id,
-                    status="failed",
-                    now=_now(),
-                    message=reject.reason,
-                    kind=kind.value if kind else None,
-                    format=format,
-                    encoding=encoding,
-                )
-        return FileReport(
-            path=self.path,
-            status=status,
-            sha256=scan.sha256 if scan else None,
-            size=scan.size if scan else self.size,
-            kind=kind,
-            format=format,
-            encoding=encoding,
-            import_id=self.import_id,
-            problem=reject,
-        )
+    # -- reading, file by file -------------------------------------------------
+    def add(self, path: Path, *, exists: bool, size: int) -> None:
+        slot = len(self.slots)
+        self.slots.append(None)
+        if not exists:
+            self.slots[slot] = FileReport(path=path, status=FileStatus.NOT_FOUND)
+            return
+        t0 = time.monotonic()
+        report = self._read_file(slot, path, size, t0)
+        self.meter.read(size)
+        if report is not None:  # the file ended here
+            self.meter.advance(size * (1 - _READING))
+            self.slots[slot] = dataclasses.replace(report, seconds=time.monotonic() - t0)
+            return
+        self.pending_bytes += size
+        if self.pending_bytes >= BATCH_BYTES:
+            self.flush()
 
-    def run(self) -> FileReport:
-        path_str = str(self.path)
+    def _read_file(self, slot: int, path: Path, size: int, t0: float) -> FileReport | None:
+        """Read ``path`` into its kind's batch; a report when the file ends here."""
+        path_str = str(path)
         try:
-            scan = scan_file(
-                self.path,
-                progress=lambda n: self.meter.at(self.size, _SCAN * n / max(self.size, 1)),
-            )
+            scan = scan_file(path, progress=lambda n: self.meter.at(size, _SCAN * n / max(size, 1)))
         except OSError as exc:
             reject = make_reject(
                 RejectCode.UNREADABLE_FILE, path=path_str, detail=exc.strerror or str(exc)
             )
-            return FileReport(path=self.path, status=FileStatus.FAILED, problem=reject)
+            return FileReport(path=path, status=FileStatus.FAILED, problem=reject)
 
         with self.ws.db.connect() as conn:
             earlier = repo.find_committed(conn, file_sha256=scan.sha256)
         if earlier is not None:
-            return self._already(scan, earlier.id)
+            return self._already(path, scan, earlier.id)
+        if scan.sha256 in self.in_run:
+            return self._already(path, scan, self.in_run[scan.sha256])
 
-        if not self.dry_run:
-            with self.ws.db.begin() as conn:
-                self.import_id = repo.start_import(
-                    conn, path=path_str, file_sha256=scan.sha256, actor=self.actor, now=_now()
-                )
-        try:
-            return self._run(scan)
-        except (duckdb.Error, OSError) as exc:
-            # The machine, not the data: a full disk, memory, a file gone
-            # while read. This file is rolled back; the others go on.
-            detail = mask_pans(f"{type(exc).__name__}: {exc}")  # error text may quote data
-            self._roll_back(message=detail)
-            reject = make_reject(RejectCode.UNREADABLE_FILE, path=path_str, detail=detail)
-            if self.import_id is not None:
-                with self.ws.db.begin() as conn:
-                    repo.add_rejects(conn, import_id=self.import_id, rejects=[reject])
-            return FileReport(
-                path=self.path,
-                status=FileStatus.FAILED,
-                sha256=scan.sha256,
-                size=scan.size,
-                import_id=self.import_id,
-                problem=reject,
-            )
-        except BaseException:
-            self._roll_back(message="the import stopped on an error and was rolled back")
-            raise
-        finally:
-            self._clean()
-
-    def _already(self, scan: FileScan, earlier: int) -> FileReport:
         import_id = None
         if not self.dry_run:
             with self.ws.db.begin() as conn:
                 import_id = repo.start_import(
-                    conn, path=str(self.path), file_sha256=scan.sha256, actor=self.actor, now=_now()
+                    conn, path=path_str, file_sha256=scan.sha256, actor=self.actor, now=_now()
                 )
-                repo.finish_import(
-                    conn,
-                    import_id=import_id,
-                    status="duplicate_file",
-                    now=_now(),
-                    message=f"the same file (SHA-256) was imported already as import {earlier}",
-                )
-        return FileReport(
-            path=self.path,
-            status=FileStatus.ALREADY_IMPORTED,
-            sha256=scan.sha256,
-            size=scan.size,
-            import_id=import_id,
-            duplicate_of=earlier,
-        )
+        self.open_import = import_id
+        tag = str(import_id) if import_id is not None else f"dry-{os.getpid()}-{slot}"
+        workdir = self.ws.staging_dir / tag
+        try:
+            return self._read_into_batch(slot, path, size, scan, import_id, workdir, t0)
+        except (duckdb.Error, OSError) as exc:
+            # The machine, not the data: a full disk, memory, a file gone
+            # while read. This file is rolled back; the others go on.
+            detail = mask_pans(f"{type(exc).__name__}: {exc}")  # error text may quote data
+            reject = make_reject(RejectCode.UNREADABLE_FILE, path=path_str, detail=detail)
+            self._roll_back([import_id], message=detail, rejects={import_id: reject})
+            return FileReport(
+                path=path,
+                status=FileStatus.FAILED,
+                sha256=scan.sha256,
+                size=scan.size,
+                import_id=import_id,
+                problem=reject,
+            )
+        finally:
+            self.open_import = None
+            self.con.execute(f"DROP TABLE IF EXISTS {_RAW}")
+            shutil.rmtree(workdir, ignore_errors=True)  # a transcoded copy holds card numbers
 
-    def _run(self, scan: FileScan) -> FileReport:
-        path_str = str(self.path)
+    def _read_into_batch(
+        self,
+        slot: int,
+        path: Path,
+        size: int,
+        scan: FileScan,
+        import_id: int | None,
+        workdir: Path,
+        t0: float,
+    ) -> FileReport | None:
+        path_str = str(path)
+
+        def give_up(
+            status: FileStatus,
+            reject: Reject,
+            *,
+            kind: Kind | None = None,
+            format: str | None = None,
+            encoding: str | None = None,
+        ) -> FileReport:
+            """The file as a whole is not imported: record why (unless a dry run)."""
+            if import_id is not None:
+                with self.ws.db.begin() as conn:
+                    repo.add_rejects(conn, import_id=import_id, rejects=[reject])
+                    repo.finish_import(
+                        conn,
+                        import_id=import_id,
+                        status="failed",
+                        now=_now(),
+                        message=reject.reason,
+                        kind=kind.value if kind else None,
+                        format=format,
+                        encoding=encoding,
+                    )
+            return FileReport(
+                path=path,
+                status=status,
+                sha256=scan.sha256,
+                size=scan.size,
+                kind=kind,
+                format=format,
+                encoding=encoding,
+                import_id=import_id,
+                problem=reject,
+            )
+
         if scan.lines.content_lines == 0:
-            return self._give_up(
-                FileStatus.NOT_RECOGNISED, make_reject(RejectCode.EMPTY_FILE, path=path_str), scan
+            return give_up(
+                FileStatus.NOT_RECOGNISED, make_reject(RejectCode.EMPTY_FILE, path=path_str)
             )
         decoded = decode_head(scan.head, utf8_valid=scan.utf8_valid)
         if decoded is None:
-            return self._give_up(
-                FileStatus.NOT_RECOGNISED,
-                make_reject(RejectCode.UNDECODABLE_FILE, path=path_str),
-                scan,
+            return give_up(
+                FileStatus.NOT_RECOGNISED, make_reject(RejectCode.UNDECODABLE_FILE, path=path_str)
             )
         head = FileHead(
-            path=self.path, size=scan.size, head=scan.head, text=decoded[0], encoding=decoded[1]
+            path=path, size=scan.size, head=scan.head, text=decoded[0], encoding=decoded[1]
         )
         found = detect(head)
         if isinstance(found, Unrecognised):
             reject = make_reject(
                 RejectCode.UNRECOGNISED_FORMAT, path=path_str, detail=found.describe()
             )
-            return self._give_up(FileStatus.NOT_RECOGNISED, reject, scan)
+            return give_up(FileStatus.NOT_RECOGNISED, reject)
         fmt = found.format
         kind = fmt.kind
-
-        tag = str(self.import_id) if self.import_id is not None else f"dry-{os.getpid()}"
-        self.workdir = self.ws.staging_dir / tag
         try:
-            prepared = prepare_text(self.path, scan, workdir=self.workdir)
+            prepared = prepare_text(path, scan, workdir=workdir)
         except UndecodableFileError as exc:
             reject = make_reject(RejectCode.UNDECODABLE_FILE, path=path_str, detail=str(exc))
-            return self._give_up(FileStatus.FAILED, reject, scan, kind=kind, format=fmt.name)
+            return give_up(FileStatus.FAILED, reject, kind=kind, format=fmt.name)
         source = SourceFile(
-            path=self.path,
+            path=path,
             data_path=prepared.data_path,
             sha256=scan.sha256,
             encoding=prepared.encoding,
@@ -466,95 +514,180 @@ class _FileImport:
         ctx = ReadContext(
             con=self.con,
             table=_RAW,
-            progress=lambda f: self.meter.at(self.size, _SCAN + _READ * f),
+            progress=lambda f: self.meter.at(size, _SCAN + (1 - _SCAN) * f),
         )
         read = fmt.read(ctx, source)
         whole = next((r for r in read.rejects if r.line is None), None)
         if whole is not None:
-            return self._give_up(
-                FileStatus.FAILED,
-                whole,
-                scan,
-                kind=kind,
+            return give_up(
+                FileStatus.FAILED, whole, kind=kind, format=fmt.name, encoding=prepared.encoding
+            )
+        batch = self.pending.setdefault(kind, [])
+        table = _batch_table(kind)
+        number = len(batch)
+        if number == 0:
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table} AS "
+                f"SELECT CAST({number} AS INTEGER) AS {FILE_COLUMN}, * FROM {_RAW}"
+            )
+        else:
+            self.con.execute(
+                f"INSERT INTO {table} BY NAME "
+                f"SELECT CAST({number} AS INTEGER) AS {FILE_COLUMN}, * FROM {_RAW}"
+            )
+        batch.append(
+            _Pending(
+                slot=slot,
+                path=path,
+                scan=scan,
                 format=fmt.name,
                 encoding=prepared.encoding,
+                import_id=import_id,
+                read=read,
+                started=t0,
+                read_seconds=time.monotonic() - t0,
             )
-        norm = normalise(self.con, kind, _RAW, out_table=_NORM, rejects_table=_NORM_REJECTS)
-        self.norm = norm
-        self.con.execute(f"DROP TABLE {_RAW}")
-        staged = stage_new_records(
-            self.con,
-            kind=kind,
-            table=_NORM,
-            import_id=self.import_id or 0,
-            src_file=scan.sha256,
-            src_path=path_str,
-            existing=lambda parts: self.ws.record_files(kind, partitions=parts),
-            staging_root=None if self.dry_run else self.workdir / "records",
         )
-        counts = ImportCounts(
-            rows_read=read.rows_read,
-            rows_imported=staged.new_rows,
-            rows_duplicate=staged.duplicate_rows,
-            rows_rejected=len({r.line for r in read.rejects}) + norm.rejected_rows,
-        )
-        sample = self._store_rejects(read, norm, path_str)
-        report = FileReport(
-            path=self.path,
-            status=FileStatus.CHECKED if self.dry_run else FileStatus.IMPORTED,
+        if scan.sha256 not in self.in_run:
+            self.in_run[scan.sha256] = import_id
+        return None
+
+    def _already(self, path: Path, scan: FileScan, earlier: int | None) -> FileReport:
+        import_id = None
+        if not self.dry_run:
+            with self.ws.db.begin() as conn:
+                import_id = repo.start_import(
+                    conn, path=str(path), file_sha256=scan.sha256, actor=self.actor, now=_now()
+                )
+                repo.finish_import(
+                    conn,
+                    import_id=import_id,
+                    status="duplicate_file",
+                    now=_now(),
+                    message=f"the same file (SHA-256) was imported already as import {earlier}",
+                )
+        return FileReport(
+            path=path,
+            status=FileStatus.ALREADY_IMPORTED,
             sha256=scan.sha256,
             size=scan.size,
-            kind=kind,
-            format=fmt.name,
-            encoding=prepared.encoding,
-            import_id=self.import_id,
-            counts=counts,
-            rejects=sample,
+            import_id=import_id,
+            duplicate_of=earlier,
         )
-        if self.dry_run or self.import_id is None:
-            return report
-        assert self.workdir is not None
-        publish(self.workdir / "records", staged.files, self.ws.records_dir)
-        with self.ws.db.begin() as conn:
-            try:
-                repo.commit_import(
-                    conn,
-                    import_id=self.import_id,
-                    file_sha256=scan.sha256,
-                    kind=kind.value,
-                    format=fmt.name,
-                    encoding=prepared.encoding,
-                    counts=counts,
-                    now=_now(),
-                )
-            except repo.AlreadyCommittedError:
-                committed = None
-            else:
-                committed = self.import_id
-        if committed is None:
-            # Another process committed this very file first: ours goes.
-            self._roll_back(
-                status="duplicate_file",
-                message="the same file was committed by another import first",
-            )
-            with self.ws.db.connect() as conn:
-                earlier = repo.find_committed(conn, file_sha256=scan.sha256)
-            return FileReport(
-                path=self.path,
-                status=FileStatus.ALREADY_IMPORTED,
-                sha256=scan.sha256,
-                size=scan.size,
-                import_id=self.import_id,
-                duplicate_of=earlier.id if earlier else None,
-            )
-        return report
 
-    def _store_rejects(
-        self, read: ReadResult, norm: NormaliseResult, path: str
+    # -- storing, batch by batch -----------------------------------------------
+    def flush(self) -> None:
+        """Store every waiting batch, one kind at a time."""
+        for kind in list(self.pending):
+            self._store(kind, self.pending[kind], _batch_table(kind))
+            del self.pending[kind]
+        self.pending_bytes = 0
+
+    def _store(self, kind: Kind, batch: list[_Pending], table: str) -> None:
+        """Normalise, stage, publish and commit the files of ``table`` (dropped after)."""
+        t0 = time.monotonic()
+        ids = [p.import_id for p in batch]
+        live = [i for i in ids if i is not None]
+        tag = f"batch-{min(live)}" if live else f"dry-{os.getpid()}-batch"
+        workdir = self.ws.staging_dir / tag
+        norm: NormaliseResult | None = None
+        try:
+            norm = normalise(
+                self.con,
+                kind,
+                table,
+                out_table=_NORM,
+                rejects_table=_NORM_REJECTS,
+                batch=True,
+            )
+            staged = stage_batch(
+                self.con,
+                kind=kind,
+                table=_NORM,
+                files=[
+                    BatchFile(n, p.import_id or 0, p.scan.sha256, str(p.path))
+                    for n, p in enumerate(batch)
+                ],
+                existing=lambda parts: self.ws.record_files(kind, partitions=parts),
+                staging_root=None if self.dry_run else workdir / "records",
+            )
+            rejected = rejected_rows_by_file(self.con, _NORM_REJECTS)
+            counts = [
+                ImportCounts(
+                    rows_read=p.read.rows_read,
+                    rows_imported=staged.new_rows[n],
+                    rows_duplicate=staged.duplicate_rows[n],
+                    rows_rejected=len({r.line for r in p.read.rejects}) + rejected.get(n, 0),
+                )
+                for n, p in enumerate(batch)
+            ]
+            if not live:
+                samples = [self._sample_rejects(n, p, None) for n, p in enumerate(batch)]
+            else:
+                publish(workdir / "records", staged.files, self.ws.records_dir)
+                with self.ws.db.begin() as conn:
+                    samples = [self._sample_rejects(n, p, conn) for n, p in enumerate(batch)]
+                    for p, c in zip(batch, counts, strict=True):
+                        assert p.import_id is not None
+                        repo.commit_import(
+                            conn,
+                            import_id=p.import_id,
+                            file_sha256=p.scan.sha256,
+                            kind=kind.value,
+                            format=p.format,
+                            encoding=p.encoding,
+                            counts=c,
+                            now=_now(),
+                        )
+        except (duckdb.Error, OSError, repo.AlreadyCommittedError) as exc:
+            if isinstance(exc, repo.AlreadyCommittedError):
+                detail = "another import committed one of these files at the same time"
+            else:
+                detail = mask_pans(f"{type(exc).__name__}: {exc}")  # error text may quote data
+            if norm is not None:
+                drop_normalised(self.con, norm)
+            shutil.rmtree(workdir, ignore_errors=True)
+            if len(batch) == 1:
+                self._fail_batch(batch, detail)
+            else:
+                self._store_one_by_one(kind, batch, table)
+            self.con.execute(f"DROP TABLE IF EXISTS {table}")
+            return
+        except BaseException:
+            self._roll_back(ids, message="the import stopped on an error and was rolled back")
+            self.con.execute(f"DROP TABLE IF EXISTS {table}")
+            raise
+        finally:
+            if norm is not None:
+                drop_normalised(self.con, norm)
+            shutil.rmtree(workdir, ignore_errors=True)
+        self.con.execute(f"DROP TABLE IF EXISTS {table}")
+        # The batch's own time is shared by its files in proportion to their size.
+        spent = time.monotonic() - t0
+        total = sum(p.scan.size for p in batch) or 1
+        for p, c, sample in zip(batch, counts, samples, strict=True):
+            self.slots[p.slot] = FileReport(
+                path=p.path,
+                status=FileStatus.CHECKED if self.dry_run else FileStatus.IMPORTED,
+                sha256=p.scan.sha256,
+                size=p.scan.size,
+                kind=kind,
+                format=p.format,
+                encoding=p.encoding,
+                import_id=p.import_id,
+                counts=c,
+                rejects=sample,
+                seconds=p.read_seconds + spent * p.scan.size / total,
+            )
+        self.meter.advance(total * (1 - _READING))
+
+    def _sample_rejects(
+        self, number: int, p: _Pending, conn: Connection | None
     ) -> tuple[Reject, ...]:
-        """Keep every reject in the database (not a dry run) and return the first ones."""
-        all_rejects = _merge_by_line(
-            read.rejects, iter_rejects(self.con, norm.rejects_table, path=path)
+        """Store a file's rejects (when ``conn`` is given) and return the first ones."""
+        path = str(p.path)
+        every = _merge_by_line(
+            p.read.rejects, iter_rejects(self.con, _NORM_REJECTS, path=path, file=number)
         )
         sample: list[Reject] = []
 
@@ -564,41 +697,103 @@ class _FileImport:
                     sample.append(r)
                 yield r
 
-        if self.import_id is not None and not self.dry_run:
-            with self.ws.db.begin() as conn:
-                repo.add_rejects(conn, import_id=self.import_id, rejects=tap(all_rejects))
+        if conn is not None and p.import_id is not None:
+            repo.add_rejects(conn, import_id=p.import_id, rejects=tap(every))
         else:
-            sample = list(islice(all_rejects, MAX_REJECTS_IN_REPORT))
-            for _ in all_rejects:  # the DuckDB cursor must be drained before the next query
+            sample = list(islice(every, MAX_REJECTS_IN_REPORT))
+            for _ in every:  # the DuckDB cursor must be drained before the next query
                 pass
         return tuple(sample)
 
-    def _roll_back(self, *, message: str, status: str = "failed") -> None:
-        """Undo this file if it has not committed: its record files, its rejects.
+    def _store_one_by_one(self, kind: Kind, batch: list[_Pending], table: str) -> None:
+        """A batch failed on the machine (a full disk): try its files one at a time.
+
+        What was published is removed first (nothing committed); then each
+        file succeeds or fails on its own, as if imported alone.
+        """
+        ids = {p.import_id for p in batch if p.import_id is not None}
+        for path in files_of_imports(self.ws.records_dir, ids):
+            path.unlink(missing_ok=True)
+        for number, p in enumerate(batch):
+            single = f"{table}__{number}"
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {single} AS SELECT * REPLACE "
+                f"(CAST(0 AS INTEGER) AS {FILE_COLUMN}) FROM {table} WHERE {FILE_COLUMN} = {number}"
+            )
+            self._store(kind, [p], single)
+
+    def _fail_batch(self, batch: list[_Pending], detail: str) -> None:
+        """The machine failed the batch: every file of it is rolled back and says why."""
+        rejects = {
+            p.import_id: make_reject(RejectCode.UNREADABLE_FILE, path=str(p.path), detail=detail)
+            for p in batch
+        }
+        self._roll_back([p.import_id for p in batch], message=detail, rejects=rejects)
+        for p in batch:
+            self.slots[p.slot] = FileReport(
+                path=p.path,
+                status=FileStatus.FAILED,
+                sha256=p.scan.sha256,
+                size=p.scan.size,
+                import_id=p.import_id,
+                problem=rejects[p.import_id],
+                seconds=time.monotonic() - p.started,
+            )
+        self.meter.advance(sum(p.scan.size for p in batch) * (1 - _READING))
+
+    def _roll_back(
+        self,
+        import_ids: Sequence[int | None],
+        *,
+        message: str,
+        rejects: Mapping[int | None, Reject] | None = None,
+    ) -> None:
+        """Undo imports that have not committed: their record files, their rejects.
 
         A committed import is never touched: once the database says so, its
-        files are the workspace's.
+        files are the workspace's. ``rejects`` says, per import, why it failed.
         """
-        if self.import_id is None:
-            return
+        running: list[int] = []
         with self.ws.db.connect() as conn:
-            row = repo.get_import(conn, import_id=self.import_id)
-        if row is None or row.status != "running":
+            for import_id in import_ids:
+                if import_id is None:
+                    continue
+                row = repo.get_import(conn, import_id=import_id)
+                if row is not None and row.status == "running":
+                    running.append(import_id)
+        if not running:
             return
-        for p in files_of_import(self.ws.records_dir, self.import_id):
-            p.unlink(missing_ok=True)
+        wanted = set(running)
+        for path in files_of_imports(self.ws.records_dir, wanted):
+            path.unlink(missing_ok=True)
         with self.ws.db.begin() as conn:
-            repo.delete_rejects(conn, import_id=self.import_id)
-            repo.finish_import(
-                conn, import_id=self.import_id, status=status, now=_now(), message=message
-            )
+            for import_id in running:
+                repo.delete_rejects(conn, import_id=import_id)
+                reject = (rejects or {}).get(import_id)
+                if reject is not None:
+                    repo.add_rejects(conn, import_id=import_id, rejects=[reject])
+                repo.finish_import(
+                    conn, import_id=import_id, status="failed", now=_now(), message=message
+                )
 
-    def _clean(self) -> None:
-        if self.norm is not None:
-            drop_normalised(self.con, self.norm)
-        self.con.execute(f"DROP TABLE IF EXISTS {_RAW}")
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+    def abandon(self) -> None:
+        """The run stops on an error: roll back everything that has not committed."""
+        ids = [p.import_id for batch in self.pending.values() for p in batch]
+        ids.append(self.open_import)
+        self._roll_back(ids, message="the import stopped on an error and was rolled back")
+        for kind in self.pending:
+            self.con.execute(f"DROP TABLE IF EXISTS {_batch_table(kind)}")
+        self.pending.clear()
+
+    def reports(self) -> tuple[FileReport, ...]:
+        assert not self.pending, "flush() before reports()"
+        out = tuple(r for r in self.slots if r is not None)
+        assert len(out) == len(self.slots)
+        return out
+
+
+def _batch_table(kind: Kind) -> str:
+    return f"__import_batch_{kind.value}"
 
 
 def _merge_by_line(first: Iterable[Reject], second: Iterable[Reject]) -> Iterator[Reject]:

@@ -35,17 +35,22 @@ import duckdb
 
 from daozhang.domain.records import PARTITION_COLUMN, SCHEMAS, Kind, stored_columns
 from daozhang.ingest.base import ident
+from daozhang.normalise.normalise import FILE_COLUMN
 
 __all__ = [
     "FILE_NAME",
+    "BatchFile",
     "RecordSource",
+    "StagedBatch",
     "StagedRecords",
     "empty_select",
     "files_of_import",
+    "files_of_imports",
     "import_id_of",
     "list_record_files",
     "publish",
     "register_record_views",
+    "stage_batch",
     "stage_new_records",
 ]
 
@@ -101,7 +106,16 @@ def list_record_files(
 
 def files_of_import(records_dir: Path, import_id: int) -> list[Path]:
     """Every record file an import wrote, of any kind, committed or not."""
-    return [p for p in _walk(records_dir) if import_id_of(p) == import_id]
+    return files_of_imports(records_dir, {import_id})
+
+
+def files_of_imports(records_dir: Path, import_ids: set[int]) -> list[Path]:
+    """Every record file named after one of ``import_ids``, of any kind, committed or not.
+
+    A batch's files are named after its first import, so rolling back every
+    import of a batch removes them.
+    """
+    return [p for p in _walk(records_dir) if import_id_of(p) in import_ids]
 
 
 class RecordSource(Protocol):
@@ -158,6 +172,25 @@ class StagedRecords:
     files: tuple[Path, ...]  # relative to the staging root
 
 
+@dataclass(frozen=True, slots=True)
+class BatchFile:
+    """One file of a batch staged together: its number in the batch and its source."""
+
+    file: int  # the value of FILE_COLUMN for its rows
+    import_id: int
+    src_file: str  # SHA-256
+    src_path: str
+
+
+@dataclass(frozen=True, slots=True)
+class StagedBatch:
+    """A batch's new rows, written to staging: not yet visible. Counts are per file."""
+
+    new_rows: dict[int, int]
+    duplicate_rows: dict[int, int]
+    files: tuple[Path, ...]  # relative to the staging root
+
+
 def stage_new_records(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -169,15 +202,49 @@ def stage_new_records(
     existing: Callable[[list[str] | None], list[Path]],
     staging_root: Path | None,
 ) -> StagedRecords:
+    """Write the rows of one file's ``table`` that are not stored yet (see :func:`stage_batch`).
+
+    ``table`` holds ``src_line``, the kind's schema columns and ``row_fp``.
+    """
+    view = "__single_file"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT 0 AS {FILE_COLUMN}, * FROM {table}")
+    try:
+        staged = stage_batch(
+            con,
+            kind=kind,
+            table=view,
+            files=[BatchFile(0, import_id, src_file, src_path)],
+            existing=existing,
+            staging_root=staging_root,
+        )
+    finally:
+        con.execute(f"DROP VIEW {view}")
+    return StagedRecords(staged.new_rows.get(0, 0), staged.duplicate_rows.get(0, 0), staged.files)
+
+
+def stage_batch(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    kind: Kind,
+    table: str,
+    files: Sequence[BatchFile],
+    existing: Callable[[list[str] | None], list[Path]],
+    staging_root: Path | None,
+) -> StagedBatch:
     """Write the rows of ``table`` that are not stored yet as Parquet under ``staging_root``.
 
+    The files of a batch count as if imported one after the other in the
+    order of their numbers: the k-th occurrence of a fingerprint in file j
+    is new only if neither the stored rows nor any earlier file of the batch
+    hold k of them already. The Parquet files are named after the batch's
+    first import, so the batch becomes visible when its imports commit
+    together (in one transaction).
+
     Args:
-        con: the connection holding ``table`` (normalised rows and ``row_fp``).
+        con: the connection holding ``table``.
         kind: the record kind.
-        table: ``src_line``, the kind's schema columns and ``row_fp``.
-        import_id: this import's id (file names, ``row_id``).
-        src_file: the file's SHA-256.
-        src_path: the file as the user named it.
+        table: FILE_COLUMN, ``src_line``, the kind's schema columns and ``row_fp``.
+        files: every file of the batch (at least one).
         existing: given the partition values the new rows touch (None for an
             unpartitioned kind), the committed files to compare against.
         staging_root: where to write (``<root>/<kind>/...``); None only counts
@@ -190,47 +257,56 @@ def stage_new_records(
             str(r[0])
             for r in con.execute(f"SELECT DISTINCT CAST({col} AS VARCHAR) FROM {table}").fetchall()
         ]
-    files = existing(touched)
-    if files:
-        listing = ", ".join(_sql_str(str(f)) for f in files)
+    stored = existing(touched)
+    if stored:
+        listing = ", ".join(_sql_str(str(f)) for f in stored)
         con.execute(
             "CREATE OR REPLACE TEMP TABLE __stored_fp AS SELECT row_fp, count(*) AS n "
             f"FROM read_parquet([{listing}], hive_partitioning = false) GROUP BY row_fp"
         )
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE __stored_fp (row_fp VARCHAR, n BIGINT)")
-    # Which rows are new is decided on a narrow table (line, fingerprint):
-    # numbering occurrences there is cheap, and the wide rows are joined
-    # back only for the rows that go into the files, one partition at a time.
+    # Which rows are new is decided on a narrow table (file, line,
+    # fingerprint): numbering occurrences there is cheap, and the wide rows
+    # are joined back only for the rows that go into the files.
     part = f"n.{col}" if col is not None else "NULL"
+    f = FILE_COLUMN
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE __new_lines AS
-        SELECT n.src_line, n.row_fp, CAST(n.occ AS INTEGER) AS row_occ, n.part
-        FROM (
-            SELECT src_line, row_fp, {part} AS part,
-                   row_number() OVER (PARTITION BY row_fp ORDER BY src_line) AS occ
+        WITH keyed AS (
+            SELECT {f}, src_line, row_fp, {part} AS part,
+                   row_number() OVER (PARTITION BY {f}, row_fp ORDER BY src_line) AS occ
             FROM {table} AS n
-        ) AS n LEFT JOIN __stored_fp AS s USING (row_fp)
-        WHERE n.occ > coalesce(s.n, 0)
+        ), per_file AS (
+            SELECT row_fp, {f}, count(*) AS c FROM keyed GROUP BY row_fp, {f}
+        ), prior AS (
+            SELECT p.row_fp, p.{f}, greatest(
+                coalesce(s.n, 0),
+                coalesce(max(p.c) OVER (PARTITION BY p.row_fp ORDER BY p.{f}
+                                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+            ) AS before
+            FROM per_file AS p LEFT JOIN __stored_fp AS s USING (row_fp)
+        )
+        SELECT k.{f}, k.src_line, k.row_fp, CAST(k.occ AS INTEGER) AS row_occ, k.part
+        FROM keyed AS k JOIN prior AS p USING (row_fp, {f})
+        WHERE k.occ > p.before
         """
     )
-    total = _scalar(con, f"SELECT count(*) FROM {table}")
-    new = _scalar(con, "SELECT count(*) FROM __new_lines")
+    totals = dict(con.execute(f"SELECT {f}, count(*) FROM {table} GROUP BY {f}").fetchall())
+    new = dict(con.execute(f"SELECT {f}, count(*) FROM __new_lines GROUP BY {f}").fetchall())
     written: list[Path] = []
     if staging_root is not None and new:
-        written = _write(
-            con,
-            kind,
-            table,
-            import_id=import_id,
-            src_file=src_file,
-            src_path=src_path,
-            staging_root=staging_root,
-        )
+        written = _write(con, kind, table, files=files, staging_root=staging_root)
     con.execute("DROP TABLE __stored_fp")
     con.execute("DROP TABLE __new_lines")
-    return StagedRecords(new, total - new, tuple(written))
+    return StagedBatch(
+        new_rows={b.file: int(new.get(b.file, 0)) for b in files},
+        duplicate_rows={
+            b.file: int(totals.get(b.file, 0)) - int(new.get(b.file, 0)) for b in files
+        },
+        files=tuple(written),
+    )
 
 
 def _write(
@@ -238,69 +314,91 @@ def _write(
     kind: Kind,
     table: str,
     *,
-    import_id: int,
-    src_file: str,
-    src_path: str,
+    files: Sequence[BatchFile],
     staging_root: Path,
 ) -> list[Path]:
     """Write the new rows (``__new_lines`` joined to ``table``) as Parquet, one file per partition.
 
-    A day's file touches a day or two, a big file has many rows a day: one
-    COPY per partition then, which costs half the CPU of DuckDB's
-    ``PARTITION_BY`` on a million rows. A file spread thinly over many days (a
-    month's statement, a backfill) is written with ``PARTITION_BY`` in one
-    statement rather than with dozens of small ones.
-    The partition column lives in the directory name, not in the file.
+    The new rows are gathered once into a table; a batch that touches a day
+    or two, with many rows a day, is then written with one COPY per
+    partition, which costs half the CPU of DuckDB's ``PARTITION_BY``; a batch
+    spread thinly over many days (a month's statement, a backfill) is
+    written with ``PARTITION_BY`` in one statement rather than with dozens
+    of small ones. The partition column lives in the directory name, not in
+    the file.
     """
     col = PARTITION_COLUMN[kind]
     root = staging_root / kind.value
     root.mkdir(parents=True, exist_ok=True)
+    name_id = min(b.import_id for b in files)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __batch_files "
+        "(file INTEGER, import_id BIGINT, src_file VARCHAR, src_path VARCHAR)"
+    )
+    con.executemany(
+        "INSERT INTO __batch_files VALUES (?, ?, ?, ?)",
+        [[b.file, b.import_id, b.src_file, b.src_path] for b in files],
+    )
     schema_cols = ", ".join(
         f"CAST(n.{ident(c.name)} AS {c.sql_type}) AS {ident(c.name)}" for c in SCHEMAS[kind]
     )
+    stored = [ident(c.name) for c in stored_columns(kind)]
     # row_id's ordinal is the source line: unique within a file (each record
     # starts on its own line), stable, and free (no sort to number rows).
-    select = f"""
-        SELECT
-            CAST({import_id} AS BIGINT) * {ROW_ID_SHIFT} + n.src_line AS row_id,
-            CAST({import_id} AS BIGINT) AS import_id,
-            {_sql_str(src_file)} AS src_file,
-            {_sql_str(src_path)} AS src_path,
-            CAST(n.src_line AS BIGINT) AS src_line,
-            k.row_fp,
-            k.row_occ,
-            {schema_cols}
-        FROM {table} AS n JOIN __new_lines AS k USING (src_line)
-    """
-    stored = [ident(c.name) for c in stored_columns(kind)]
-    name = f"import-{import_id}-0.parquet"
-    if col is None:
-        _copy(con, f"SELECT {', '.join(stored)} FROM ({select})", root / name)
-        return [(root / name).relative_to(staging_root)]
-    counts = con.execute(
-        "SELECT part, count(*) FROM __new_lines GROUP BY part ORDER BY part"
-    ).fetchall()
-    values = [v for v, _ in counts]
-    many_small = len(values) > _COPIES_PER_FILE and sum(n for _, n in counts) < (
-        _ROWS_PER_COPY * len(values)
-    )
-    if many_small:
-        con.execute(
-            f"COPY (SELECT {', '.join(stored)} FROM ({select})) TO {_sql_str(str(root))} "
-            f"(FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({ident(col)}), "
-            f"FILENAME_PATTERN 'import-{import_id}-{{i}}')"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __new_rows AS
+        SELECT {", ".join(stored)} FROM (
+            SELECT
+                b.import_id * {ROW_ID_SHIFT} + n.src_line AS row_id,
+                b.import_id,
+                b.src_file,
+                b.src_path,
+                CAST(n.src_line AS BIGINT) AS src_line,
+                k.row_fp,
+                k.row_occ,
+                {schema_cols}
+            FROM {table} AS n
+            JOIN __new_lines AS k USING ({FILE_COLUMN}, src_line)
+            JOIN __batch_files AS b ON b.file = n.{FILE_COLUMN}
         )
-        return [p.relative_to(staging_root) for p in _walk(root)]
-    in_file = ", ".join(c for c in stored if c != ident(col))
-    files: list[Path] = []
-    for value in values:
-        literal = f"CAST({_sql_str(str(value))} AS {_type_of(kind, col)})"
-        where = f" WHERE k.part = {literal} AND n.{ident(col)} = {literal}"
-        folder = root / f"{col}={value}"
-        folder.mkdir(parents=True, exist_ok=True)
-        _copy(con, f"SELECT {in_file} FROM ({select}{where})", folder / name)
-        files.append(folder / name)
-    return [p.relative_to(staging_root) for p in files]
+        """
+    )
+    name = f"import-{name_id}-0.parquet"
+    try:
+        if col is None:
+            _copy(con, "SELECT * FROM __new_rows", root / name)
+            return [(root / name).relative_to(staging_root)]
+        counts = con.execute(
+            "SELECT part, count(*) FROM __new_lines GROUP BY part ORDER BY part"
+        ).fetchall()
+        values = [v for v, _ in counts]
+        many_small = len(values) > _COPIES_PER_FILE and sum(n for _, n in counts) < (
+            _ROWS_PER_COPY * len(values)
+        )
+        if many_small:
+            con.execute(
+                f"COPY __new_rows TO {_sql_str(str(root))} "
+                f"(FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({ident(col)}), "
+                f"FILENAME_PATTERN 'import-{name_id}-{{i}}')"
+            )
+            return [p.relative_to(staging_root) for p in _walk(root)]
+        in_file = ", ".join(c for c in stored if c != ident(col))
+        written: list[Path] = []
+        for value in values:
+            literal = f"CAST({_sql_str(str(value))} AS {_type_of(kind, col)})"
+            folder = root / f"{col}={value}"
+            folder.mkdir(parents=True, exist_ok=True)
+            _copy(
+                con,
+                f"SELECT {in_file} FROM __new_rows WHERE {ident(col)} = {literal}",
+                folder / name,
+            )
+            written.append(folder / name)
+        return [p.relative_to(staging_root) for p in written]
+    finally:
+        con.execute("DROP TABLE IF EXISTS __new_rows")
+        con.execute("DROP TABLE IF EXISTS __batch_files")
 
 
 _COPIES_PER_FILE = 4
@@ -354,8 +452,3 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    rows = con.execute(sql).fetchall()  # fetched to the end: DuckDB 2.0 needs it
-    return int(rows[0][0]) if rows else 0

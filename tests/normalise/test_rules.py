@@ -6,6 +6,8 @@ import datetime as dt
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from daozhang.domain.records import RECORD_TYPES, SCHEMAS, Kind
 from daozhang.ingest.fields import INPUT_FIELDS
@@ -13,6 +15,7 @@ from daozhang.ingest.rejects import RejectCode
 from daozhang.normalise.normalise import parse_values
 from daozhang.normalise.rules import (
     RULES,
+    WHITESPACE,
     Const,
     Currency,
     Cutoff,
@@ -20,6 +23,7 @@ from daozhang.normalise.rules import (
     Enum,
     Int,
     Timestamp,
+    clean_sql,
     outputs_of,
 )
 
@@ -146,3 +150,17 @@ def test_a_stored_column_that_must_be_present_is_never_optional_in_the_rules(kin
     required_inputs = {r.field for r in RULES[kind] if r.required}
     header_required = {f.name for f in INPUT_FIELDS[kind] if f.required}
     assert required_inputs == header_required
+
+
+_EDGES = st.sampled_from(["", " ", "\t", "\u3000", "\u00a0", "\u2028", "\r\n", " \u3000 "])
+
+
+@settings(max_examples=200, deadline=None)
+@given(_EDGES, st.text(max_size=6), _EDGES)
+def test_text_is_trimmed_of_unicode_whitespace_exactly_as_python_strips_it(
+    before: str, middle: str, after: str
+) -> None:
+    """A merchant name pasted with a full-width space around it is the same name."""
+    value = before + middle + after
+    (got,) = CON.execute(f"SELECT {clean_sql('$1')}", [value]).fetchone() or (None,)
+    assert got == (value.strip(WHITESPACE) or None)

@@ -126,7 +126,10 @@ class ReadContext:
 
     Attributes:
         con: the DuckDB connection to create the table on (its PAN key is set).
-        table: the name of the table to create.
+        table: the name of the table to create: a table of the database, not
+            a TEMP one, because files are read side by side on cursors of one
+            database and the table is used from another cursor. A format's
+            own helper tables may be TEMP (they stay with its cursor).
         progress: called with the fraction (0..1) of this file read so far.
     """
 

@@ -192,7 +192,7 @@ def _read_with_duckdb(
     sql = raw_query(kind, from_sql, sources, passthrough=("src_line", "__blank", "__fields"))
     try:
         with _poll_progress(ctx):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
         errors = con.execute(
             f"SELECT line, first(error_type ORDER BY column_idx) AS error_type, "
             f"first(csv_line ORDER BY column_idx) AS csv_line, "
@@ -270,7 +270,7 @@ def _renumber_from_starts(con: duckdb.DuckDBPyConnection, table: str, starts: ar
     con.register("__record_starts", lines)
     try:
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT t.* REPLACE (s.line AS src_line) "
+            f"CREATE OR REPLACE TABLE {table} AS SELECT t.* REPLACE (s.line AS src_line) "
             f"FROM {table} AS t JOIN __record_starts AS s ON t.src_line = s.k"
         )
     finally:
@@ -362,7 +362,7 @@ def _renumber_around_rejects(
     con.executemany("INSERT INTO __reject_lines VALUES (?)", [[x] for x in reject_lines])
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE {table} AS
+        CREATE OR REPLACE TABLE {table} AS
         WITH r AS (
             SELECT line - j - 1 AS good_before, max(j) AS shift
             FROM (SELECT line, row_number() OVER (ORDER BY line) AS j FROM __reject_lines)
@@ -510,7 +510,7 @@ def _read_with_python(
         cols += [pa.array([r[i] for r in rows], pa.string()) for i in range(n)]
         con.register(batch_view, pa.Table.from_arrays(cols, schema=schema))
         try:
-            verb = f"CREATE OR REPLACE TEMP TABLE {table} AS" if create else f"INSERT INTO {table}"
+            verb = f"CREATE OR REPLACE TABLE {table} AS" if create else f"INSERT INTO {table}"
             con.execute(f"{verb} {sql}")
         finally:
             con.unregister(batch_view)

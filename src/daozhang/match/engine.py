@@ -57,7 +57,7 @@ class DuckDBEngine:
     def __init__(
         self,
         *,
-        memory_limit: str = "1GB",
+        memory_limit: str = "600MB",
         temp_directory: Path | None = None,
         threads: int | None = None,
     ) -> None:

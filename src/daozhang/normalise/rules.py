@@ -81,17 +81,24 @@ def sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+_WHITESPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
+_EDGE_SPACE = f"^{_WHITESPACE_CLASS}|{_WHITESPACE_CLASS}$"
+
+
 def clean_sql(raw: str) -> str:
     """Trimmed text, NULL when empty: the first thing done to every field.
 
     Trimming against the whole Unicode whitespace set is slow, and nearly
     every value needs none: an ASCII value whose first and last characters
     are above the space has no whitespace to strip (every ASCII whitespace
-    character is at or below it), so it is taken as it is.
+    character is at or below it), so it is taken as it is; other text (a
+    Chinese merchant name) is taken as it is when one regular expression
+    finds no whitespace at either end, which costs a tenth of the trim.
     """
     return (
         f"(CASE WHEN {raw} IS NULL THEN NULL "
         f"WHEN {raw}[1] > ' ' AND {raw}[-1] > ' ' AND strlen({raw}) = length({raw}) THEN {raw} "
+        f"WHEN {raw} <> '' AND NOT regexp_matches({raw}, {sql_str(_EDGE_SPACE)}) THEN {raw} "
         f"ELSE NULLIF(trim({raw}, {sql_str(WHITESPACE)}), '') END)"
     )
 

@@ -26,8 +26,11 @@ import datetime as dt
 import getpass
 import os
 import shutil
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import islice
@@ -84,6 +87,8 @@ Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes in total) over all files, as the import goes."""
 
 MAX_REJECTS_IN_REPORT = 200
+READERS = max(1, min(4, os.cpu_count() or 1))
+"""Files read side by side (each read is single-threaded to number its lines)."""
 BATCH_BYTES = 64 << 20
 """Files are read until this many bytes wait to be stored, then stored together."""
 
@@ -227,33 +232,44 @@ def iter_input_files(
 
 
 class _Progress:
-    """Bytes done over all files: a file's reading is most of its share, its batch the rest."""
+    """Bytes done over all files: a file's reading is most of its share, its batch the rest.
+
+    Files are read side by side, so each one's reading is tracked by its
+    slot; the callback may be called from a reading thread.
+    """
 
     def __init__(self, callback: Progress | None, total: int) -> None:
         self._cb = callback
         self.total = max(total, 1)
-        self.base = 0.0
+        self._done = 0.0
+        self._reading: dict[int, float] = {}
         self._last = -1
+        self._lock = threading.Lock()
 
-    def _report(self, done: float) -> None:
-        value = min(int(done), self.total)
+    def _report(self) -> None:
+        value = min(int(self._done + sum(self._reading.values())), self.total)
         if self._cb is not None and value > self._last:
             self._last = value
             self._cb(value, self.total)
 
-    def at(self, file_size: int, fraction: float) -> None:
-        """Within the reading of the current file (``fraction`` of its reading share)."""
-        self._report(self.base + file_size * _READING * min(max(fraction, 0.0), 1.0))
+    def reading(self, slot: int, file_size: int, fraction: float) -> None:
+        """File ``slot`` is ``fraction`` read."""
+        with self._lock:
+            self._reading[slot] = file_size * _READING * min(max(fraction, 0.0), 1.0)
+            self._report()
 
-    def read(self, file_size: int) -> None:
-        """The current file is read (or done with): its reading share is done."""
-        self.base += file_size * _READING
-        self._report(self.base)
+    def read(self, slot: int, file_size: int) -> None:
+        """File ``slot`` is read (or done with): its reading share is done."""
+        with self._lock:
+            self._reading.pop(slot, None)
+            self._done += file_size * _READING
+            self._report()
 
     def advance(self, n: float) -> None:
         """The rest of some files' shares (their batch is stored, or they ended early)."""
-        self.base += n
-        self._report(self.base)
+        with self._lock:
+            self._done += n
+            self._report()
 
 
 def import_paths(
@@ -279,16 +295,16 @@ def import_paths(
     started = dt.datetime.now(dt.UTC)
     actor = current_actor()
     files = list(iter_input_files(paths, exclude=workspace.home))
-    sizes = {p: _size(p) if exists else 0 for p, exists in files}
-    meter = _Progress(progress, sum(sizes.values()))
+    sizes = [_size(p) if exists else 0 for p, exists in files]
+    meter = _Progress(progress, sum(sizes))
     with workspace.import_lock():
         con = workspace.duckdb()
         try:
-            set_pan_key(con, workspace.pan_key())
             run = _ImportRun(workspace, con, actor=actor, dry_run=dry_run, meter=meter)
             try:
-                for path, exists in files:
-                    run.add(path, exists=exists, size=sizes[path])
+                run.read_all(
+                    [(p, exists, size) for (p, exists), size in zip(files, sizes, strict=True)]
+                )
                 run.flush()
             except BaseException:
                 run.abandon()
@@ -317,32 +333,71 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class _GiveUp:
+    """The file as a whole is not imported, and why."""
+
+    status: FileStatus
+    reject: Reject
+    kind: Kind | None = None
+    format: str | None = None
+    encoding: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """The file is read into ``read.table``: the raw columns of ``kind``."""
+
+    kind: Kind
+    format: str
+    encoding: str
+    read: ReadResult
+
+
+@dataclass(frozen=True, slots=True)
+class _FileRead:
+    """What reading one file found, before anything of it is recorded."""
+
+    slot: int
+    path: Path
+    size: int
+    seconds: float
+    scan: FileScan | None = None
+    outcome: _GiveUp | _Read | None = None  # None: not read (missing, or committed already)
+    committed: int | None = None  # the committed import that holds this very file
+
+
 @dataclass(slots=True)
 class _Pending:
-    """A file read into its kind's batch table, waiting for the batch to be stored."""
+    """A file read into its own table, waiting for its kind's batch to be stored."""
 
     slot: int  # its place in the report
     path: Path
+    table: str  # its rows as read (the raw columns of its kind)
     scan: FileScan
     format: str
     encoding: str
     import_id: int | None
     read: ReadResult
-    started: float  # time.monotonic() when its import began
     read_seconds: float
 
 
 class _ImportRun:
-    """The files of one ``import`` command, read one by one and stored in batches.
+    """The files of one ``import`` command, read side by side and stored in batches.
 
     Every file is recognised and read on its own (its lines numbered, its
-    unreadable rows set aside), into one table per kind; a kind's files are
-    then normalised, compared with what is stored and written as Parquet
-    together, and their imports commit in one transaction. A statement
-    costs about the same for a file of ten rows as for one of ten thousand,
-    and a provider's day is hundreds of small files (a bank statement per
-    account), so one statement per batch rather than per file is most of
-    the speed. Batches are bounded by :data:`BATCH_BYTES` so that memory is.
+    unreadable rows set aside) into a table of its own, by
+    :data:`READERS` threads on cursors of one DuckDB (reading a CSV file
+    with its line numbers is single-threaded, so files are read in
+    parallel instead). Results are taken in the order of the files. A
+    kind's files are then normalised, compared with what is stored and
+    written as Parquet together, and their imports commit in one
+    transaction: a statement costs about the same for a file of ten rows as
+    for one of ten thousand, and a provider's day is hundreds of small files
+    (a bank statement per account), so one statement per batch rather than
+    per file is most of the speed. Batches are bounded by
+    :data:`BATCH_BYTES`, and files in flight by the readers, so that memory
+    is bounded.
 
     Atomic per batch: until its imports commit, a batch's Parquet files do
     not count, and a process killed before that is rolled back when the
@@ -359,134 +414,102 @@ class _ImportRun:
         meter: _Progress,
     ) -> None:
         self.ws, self.con, self.actor, self.dry_run, self.meter = ws, con, actor, dry_run, meter
+        self.pan_key = ws.pan_key()
         self.slots: list[FileReport | None] = []
         self.pending: dict[Kind, list[_Pending]] = {}
         self.pending_bytes = 0
         # Files of this run by SHA-256: a second copy is the first one again.
         self.in_run: dict[str, int | None] = {}
-        self.open_import: int | None = None  # started, not yet pending nor ended
+        self.unclaimed: list[str] = []  # tables read but not yet taken (for abandon)
 
-    # -- reading, file by file -------------------------------------------------
-    def add(self, path: Path, *, exists: bool, size: int) -> None:
-        slot = len(self.slots)
-        self.slots.append(None)
-        if not exists:
-            self.slots[slot] = FileReport(path=path, status=FileStatus.NOT_FOUND)
-            return
+    # -- reading, side by side ------------------------------------------------
+    def read_all(self, files: Sequence[tuple[Path, bool, int]]) -> None:
+        """Read every file, taking the results in order as they come."""
+        self.slots = [None] * len(files)
+        in_flight: deque[Future[_FileRead]] = deque()
+        with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="daozhang-read") as pool:
+            try:
+                for slot, (path, exists, size) in enumerate(files):
+                    in_flight.append(pool.submit(self._read_one, slot, path, exists, size))
+                    if len(in_flight) > READERS:
+                        self._take(in_flight.popleft().result())
+                while in_flight:
+                    self._take(in_flight.popleft().result())
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                for future in in_flight:
+                    if future.done() and not future.cancelled() and future.exception() is None:
+                        outcome = future.result().outcome
+                        if isinstance(outcome, _Read):
+                            self.unclaimed.append(outcome.read.table)
+                raise
+
+    def _read_one(self, slot: int, path: Path, exists: bool, size: int) -> _FileRead:
+        """In a reading thread: scan, recognise and read ``path``; nothing recorded yet."""
         t0 = time.monotonic()
-        report = self._read_file(slot, path, size, t0)
-        self.meter.read(size)
-        if report is not None:  # the file ended here
-            self.meter.advance(size * (1 - _READING))
-            self.slots[slot] = dataclasses.replace(report, seconds=time.monotonic() - t0)
-            return
-        self.pending_bytes += size
-        if self.pending_bytes >= BATCH_BYTES:
-            self.flush()
-
-    def _read_file(self, slot: int, path: Path, size: int, t0: float) -> FileReport | None:
-        """Read ``path`` into its kind's batch; a report when the file ends here."""
+        if not exists:
+            return _FileRead(slot=slot, path=path, size=size, seconds=0.0)
         path_str = str(path)
         try:
-            scan = scan_file(path, progress=lambda n: self.meter.at(size, _SCAN * n / max(size, 1)))
+            scan = scan_file(
+                path, progress=lambda n: self.meter.reading(slot, size, _SCAN * n / max(size, 1))
+            )
         except OSError as exc:
             reject = make_reject(
                 RejectCode.UNREADABLE_FILE, path=path_str, detail=exc.strerror or str(exc)
             )
-            return FileReport(path=path, status=FileStatus.FAILED, problem=reject)
-
+            outcome = _GiveUp(FileStatus.FAILED, reject)
+            return _FileRead(slot=slot, path=path, size=size, seconds=0.0, outcome=outcome)
         with self.ws.db.connect() as conn:
             earlier = repo.find_committed(conn, file_sha256=scan.sha256)
         if earlier is not None:
-            return self._already(path, scan, earlier.id)
-        if scan.sha256 in self.in_run:
-            return self._already(path, scan, self.in_run[scan.sha256])
-
-        import_id = None
-        if not self.dry_run:
-            with self.ws.db.begin() as conn:
-                import_id = repo.start_import(
-                    conn, path=path_str, file_sha256=scan.sha256, actor=self.actor, now=_now()
-                )
-        self.open_import = import_id
-        tag = str(import_id) if import_id is not None else f"dry-{os.getpid()}-{slot}"
-        workdir = self.ws.staging_dir / tag
+            return _FileRead(
+                slot=slot, path=path, size=size, seconds=0.0, scan=scan, committed=earlier.id
+            )
+        cur = self.con.cursor()
+        workdir = self.ws.staging_dir / f"read-{os.getpid()}-{slot}"
+        table = f"{_RAW}_{slot}"
         try:
-            return self._read_into_batch(slot, path, size, scan, import_id, workdir, t0)
+            set_pan_key(cur, self.pan_key)
+            found = self._recognise_and_read(cur, path, size, slot, scan, workdir, table)
         except (duckdb.Error, OSError) as exc:
             # The machine, not the data: a full disk, memory, a file gone
-            # while read. This file is rolled back; the others go on.
+            # while read. This file fails; the others go on.
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
             detail = mask_pans(f"{type(exc).__name__}: {exc}")  # error text may quote data
             reject = make_reject(RejectCode.UNREADABLE_FILE, path=path_str, detail=detail)
-            self._roll_back([import_id], message=detail, rejects={import_id: reject})
-            return FileReport(
-                path=path,
-                status=FileStatus.FAILED,
-                sha256=scan.sha256,
-                size=scan.size,
-                import_id=import_id,
-                problem=reject,
-            )
+            found = _GiveUp(FileStatus.FAILED, reject)
         finally:
-            self.open_import = None
-            self.con.execute(f"DROP TABLE IF EXISTS {_RAW}")
+            cur.close()
             shutil.rmtree(workdir, ignore_errors=True)  # a transcoded copy holds card numbers
+        return _FileRead(
+            slot=slot,
+            path=path,
+            size=size,
+            seconds=time.monotonic() - t0,
+            scan=scan,
+            outcome=found,
+        )
 
-    def _read_into_batch(
+    def _recognise_and_read(
         self,
-        slot: int,
+        cur: duckdb.DuckDBPyConnection,
         path: Path,
         size: int,
+        slot: int,
         scan: FileScan,
-        import_id: int | None,
         workdir: Path,
-        t0: float,
-    ) -> FileReport | None:
+        table: str,
+    ) -> _GiveUp | _Read:
         path_str = str(path)
-
-        def give_up(
-            status: FileStatus,
-            reject: Reject,
-            *,
-            kind: Kind | None = None,
-            format: str | None = None,
-            encoding: str | None = None,
-        ) -> FileReport:
-            """The file as a whole is not imported: record why (unless a dry run)."""
-            if import_id is not None:
-                with self.ws.db.begin() as conn:
-                    repo.add_rejects(conn, import_id=import_id, rejects=[reject])
-                    repo.finish_import(
-                        conn,
-                        import_id=import_id,
-                        status="failed",
-                        now=_now(),
-                        message=reject.reason,
-                        kind=kind.value if kind else None,
-                        format=format,
-                        encoding=encoding,
-                    )
-            return FileReport(
-                path=path,
-                status=status,
-                sha256=scan.sha256,
-                size=scan.size,
-                kind=kind,
-                format=format,
-                encoding=encoding,
-                import_id=import_id,
-                problem=reject,
-            )
-
         if scan.lines.content_lines == 0:
-            return give_up(
+            return _GiveUp(
                 FileStatus.NOT_RECOGNISED, make_reject(RejectCode.EMPTY_FILE, path=path_str)
             )
         decoded = decode_head(scan.head, utf8_valid=scan.utf8_valid)
         if decoded is None:
-            return give_up(
-                FileStatus.NOT_RECOGNISED, make_reject(RejectCode.UNDECODABLE_FILE, path=path_str)
-            )
+            reject = make_reject(RejectCode.UNDECODABLE_FILE, path=path_str)
+            return _GiveUp(FileStatus.NOT_RECOGNISED, reject)
         head = FileHead(
             path=path, size=scan.size, head=scan.head, text=decoded[0], encoding=decoded[1]
         )
@@ -495,14 +518,13 @@ class _ImportRun:
             reject = make_reject(
                 RejectCode.UNRECOGNISED_FORMAT, path=path_str, detail=found.describe()
             )
-            return give_up(FileStatus.NOT_RECOGNISED, reject)
+            return _GiveUp(FileStatus.NOT_RECOGNISED, reject)
         fmt = found.format
-        kind = fmt.kind
         try:
             prepared = prepare_text(path, scan, workdir=workdir)
         except UndecodableFileError as exc:
             reject = make_reject(RejectCode.UNDECODABLE_FILE, path=path_str, detail=str(exc))
-            return give_up(FileStatus.FAILED, reject, kind=kind, format=fmt.name)
+            return _GiveUp(FileStatus.FAILED, reject, kind=fmt.kind, format=fmt.name)
         source = SourceFile(
             path=path,
             data_path=prepared.data_path,
@@ -512,45 +534,103 @@ class _ImportRun:
             bad_lines=prepared.bad_lines,
         )
         ctx = ReadContext(
-            con=self.con,
-            table=_RAW,
-            progress=lambda f: self.meter.at(size, _SCAN + (1 - _SCAN) * f),
+            con=cur,
+            table=table,
+            progress=lambda f: self.meter.reading(slot, size, _SCAN + (1 - _SCAN) * f),
         )
         read = fmt.read(ctx, source)
         whole = next((r for r in read.rejects if r.line is None), None)
         if whole is not None:
-            return give_up(
-                FileStatus.FAILED, whole, kind=kind, format=fmt.name, encoding=prepared.encoding
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+            return _GiveUp(
+                FileStatus.FAILED, whole, kind=fmt.kind, format=fmt.name, encoding=prepared.encoding
             )
-        batch = self.pending.setdefault(kind, [])
-        table = _batch_table(kind)
-        number = len(batch)
-        if number == 0:
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS "
-                f"SELECT CAST({number} AS INTEGER) AS {FILE_COLUMN}, * FROM {_RAW}"
-            )
-        else:
-            self.con.execute(
-                f"INSERT INTO {table} BY NAME "
-                f"SELECT CAST({number} AS INTEGER) AS {FILE_COLUMN}, * FROM {_RAW}"
-            )
-        batch.append(
-            _Pending(
-                slot=slot,
-                path=path,
-                scan=scan,
-                format=fmt.name,
-                encoding=prepared.encoding,
+        return _Read(kind=fmt.kind, format=fmt.name, encoding=prepared.encoding, read=read)
+
+    def _take(self, got: _FileRead) -> None:
+        """In order, in the main thread: record what reading a file found."""
+        if isinstance(got.outcome, _Read):
+            self.unclaimed.append(got.outcome.read.table)
+        report = self._record(got)
+        self.meter.read(got.slot, got.size)
+        if report is not None:  # the file ended here
+            self.meter.advance(got.size * (1 - _READING))
+            self.slots[got.slot] = dataclasses.replace(report, seconds=got.seconds)
+            return
+        self.pending_bytes += got.size
+        if self.pending_bytes >= BATCH_BYTES:
+            self.flush()
+
+    def _record(self, got: _FileRead) -> FileReport | None:
+        """The report of a file that ends here, or None when it waits in a batch."""
+        scan = got.scan
+        if scan is None:
+            if isinstance(got.outcome, _GiveUp):  # could not even be read
+                return FileReport(
+                    path=got.path, status=FileStatus.FAILED, problem=got.outcome.reject
+                )
+            return FileReport(path=got.path, status=FileStatus.NOT_FOUND)
+        if got.committed is not None:
+            return self._already(got.path, scan, got.committed)
+        if scan.sha256 in self.in_run:
+            if isinstance(got.outcome, _Read):
+                self._drop_tables([got.outcome.read.table])
+            return self._already(got.path, scan, self.in_run[scan.sha256])
+        import_id = None
+        if not self.dry_run:
+            with self.ws.db.begin() as conn:
+                import_id = repo.start_import(
+                    conn, path=str(got.path), file_sha256=scan.sha256, actor=self.actor, now=_now()
+                )
+        outcome = got.outcome
+        if isinstance(outcome, _GiveUp):
+            if import_id is not None:
+                with self.ws.db.begin() as conn:
+                    repo.add_rejects(conn, import_id=import_id, rejects=[outcome.reject])
+                    repo.finish_import(
+                        conn,
+                        import_id=import_id,
+                        status="failed",
+                        now=_now(),
+                        message=outcome.reject.reason,
+                        kind=outcome.kind.value if outcome.kind else None,
+                        format=outcome.format,
+                        encoding=outcome.encoding,
+                    )
+            return FileReport(
+                path=got.path,
+                status=outcome.status,
+                sha256=scan.sha256,
+                size=scan.size,
+                kind=outcome.kind,
+                format=outcome.format,
+                encoding=outcome.encoding,
                 import_id=import_id,
-                read=read,
-                started=t0,
-                read_seconds=time.monotonic() - t0,
+                problem=outcome.reject,
+            )
+        assert isinstance(outcome, _Read)
+        self.unclaimed.remove(outcome.read.table)
+        self.pending.setdefault(outcome.kind, []).append(
+            _Pending(
+                slot=got.slot,
+                path=got.path,
+                table=outcome.read.table,
+                scan=scan,
+                format=outcome.format,
+                encoding=outcome.encoding,
+                import_id=import_id,
+                read=outcome.read,
+                read_seconds=got.seconds,
             )
         )
-        if scan.sha256 not in self.in_run:
-            self.in_run[scan.sha256] = import_id
+        self.in_run[scan.sha256] = import_id
         return None
+
+    def _drop_tables(self, tables: Iterable[str]) -> None:
+        for table in tables:
+            self.con.execute(f"DROP TABLE IF EXISTS {table}")
+            if table in self.unclaimed:
+                self.unclaimed.remove(table)
 
     def _already(self, path: Path, scan: FileScan, earlier: int | None) -> FileReport:
         import_id = None
@@ -579,12 +659,22 @@ class _ImportRun:
     def flush(self) -> None:
         """Store every waiting batch, one kind at a time."""
         for kind in list(self.pending):
-            self._store(kind, self.pending[kind], _batch_table(kind))
+            batch = self.pending[kind]
+            view = _batch_view(self.con, batch)
+            try:
+                self._store(kind, batch, view)
+            finally:
+                self._drop_batch(batch)
             del self.pending[kind]
         self.pending_bytes = 0
 
+    def _drop_batch(self, batch: list[_Pending]) -> None:
+        for p in batch:
+            self.con.execute(f"DROP VIEW IF EXISTS {_batch_name(p.table)}")
+        self._drop_tables(p.table for p in batch)
+
     def _store(self, kind: Kind, batch: list[_Pending], table: str) -> None:
-        """Normalise, stage, publish and commit the files of ``table`` (dropped after)."""
+        """Normalise, stage, publish and commit the files of ``table``, a batch's view."""
         t0 = time.monotonic()
         ids = [p.import_id for p in batch]
         live = [i for i in ids if i is not None]
@@ -650,18 +740,15 @@ class _ImportRun:
             if len(batch) == 1:
                 self._fail_batch(batch, detail)
             else:
-                self._store_one_by_one(kind, batch, table)
-            self.con.execute(f"DROP TABLE IF EXISTS {table}")
+                self._store_one_by_one(kind, batch)
             return
         except BaseException:
             self._roll_back(ids, message="the import stopped on an error and was rolled back")
-            self.con.execute(f"DROP TABLE IF EXISTS {table}")
             raise
         finally:
             if norm is not None:
                 drop_normalised(self.con, norm)
             shutil.rmtree(workdir, ignore_errors=True)
-        self.con.execute(f"DROP TABLE IF EXISTS {table}")
         # The batch's own time is shared by its files in proportion to their size.
         spent = time.monotonic() - t0
         total = sum(p.scan.size for p in batch) or 1
@@ -705,7 +792,7 @@ class _ImportRun:
                 pass
         return tuple(sample)
 
-    def _store_one_by_one(self, kind: Kind, batch: list[_Pending], table: str) -> None:
+    def _store_one_by_one(self, kind: Kind, batch: list[_Pending]) -> None:
         """A batch failed on the machine (a full disk): try its files one at a time.
 
         What was published is removed first (nothing committed); then each
@@ -714,13 +801,8 @@ class _ImportRun:
         ids = {p.import_id for p in batch if p.import_id is not None}
         for path in files_of_imports(self.ws.records_dir, ids):
             path.unlink(missing_ok=True)
-        for number, p in enumerate(batch):
-            single = f"{table}__{number}"
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {single} AS SELECT * REPLACE "
-                f"(CAST(0 AS INTEGER) AS {FILE_COLUMN}) FROM {table} WHERE {FILE_COLUMN} = {number}"
-            )
-            self._store(kind, [p], single)
+        for p in batch:
+            self._store(kind, [p], _batch_view(self.con, [p]))
 
     def _fail_batch(self, batch: list[_Pending], detail: str) -> None:
         """The machine failed the batch: every file of it is rolled back and says why."""
@@ -737,7 +819,7 @@ class _ImportRun:
                 size=p.scan.size,
                 import_id=p.import_id,
                 problem=rejects[p.import_id],
-                seconds=time.monotonic() - p.started,
+                seconds=p.read_seconds,
             )
         self.meter.advance(sum(p.scan.size for p in batch) * (1 - _READING))
 
@@ -779,11 +861,11 @@ class _ImportRun:
     def abandon(self) -> None:
         """The run stops on an error: roll back everything that has not committed."""
         ids = [p.import_id for batch in self.pending.values() for p in batch]
-        ids.append(self.open_import)
         self._roll_back(ids, message="the import stopped on an error and was rolled back")
-        for kind in self.pending:
-            self.con.execute(f"DROP TABLE IF EXISTS {_batch_table(kind)}")
+        for batch in self.pending.values():
+            self._drop_batch(batch)
         self.pending.clear()
+        self._drop_tables(list(self.unclaimed))
 
     def reports(self) -> tuple[FileReport, ...]:
         assert not self.pending, "flush() before reports()"
@@ -792,8 +874,19 @@ class _ImportRun:
         return out
 
 
-def _batch_table(kind: Kind) -> str:
-    return f"__import_batch_{kind.value}"
+def _batch_name(table: str) -> str:
+    return f"{table}__batch"
+
+
+def _batch_view(con: duckdb.DuckDBPyConnection, batch: list[_Pending]) -> str:
+    """A view of the batch's files, one after the other, each numbered by FILE_COLUMN."""
+    name = _batch_name(batch[0].table)
+    parts = " UNION ALL BY NAME ".join(
+        f"SELECT CAST({n} AS INTEGER) AS {FILE_COLUMN}, * FROM {p.table}"
+        for n, p in enumerate(batch)
+    )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {parts}")
+    return name
 
 
 def _merge_by_line(first: Iterable[Reject], second: Iterable[Reject]) -> Iterator[Reject]:

@@ -64,15 +64,21 @@ _STL_CONTRACT = """,
                END AS rate_ppm,
                CASE WHEN r.channel = 'debit_card' THEN c.cap_debit_card_fen END AS cap_fen"""
 
+# The duplicate rank is numbered over the few columns it needs and joined
+# back by row_id: a window sorts whatever rows it carries, and a settlement
+# row is wide.
 SETTLEMENT = Step(
     "stl_s",
     f"""
-    SELECT d.*,
-           ROW_NUMBER() OVER (PARTITION BY d.tx_key
-                              ORDER BY d.settle_date, d.src_path, d.src_line, d.row_id)
-               AS dup_rank,
+    SELECT d.*, rk.dup_rank,
            CASE WHEN cov.terminal_id IS NOT NULL THEN TRUE ELSE FALSE END AS covered
     FROM ({_dated("settlement", _STL_CONTRACT)}) d
+    JOIN (
+        SELECT row_id,
+               ROW_NUMBER() OVER (PARTITION BY {tx_key("s")}
+                                  ORDER BY settle_date, src_path, src_line, row_id) AS dup_rank
+        FROM settlement s
+    ) rk ON rk.row_id = d.row_id
     LEFT JOIN (
         SELECT terminal_id, MIN(txn_date) AS first_date, MAX(txn_date) AS last_date
         FROM pos_journal GROUP BY terminal_id

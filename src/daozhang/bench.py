@@ -124,10 +124,13 @@ def _phase_bare(input_dir: Path) -> dict[str, Any]:
 def _child(args: list[str]) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, "-m", "daozhang.bench", "--phase", *args],
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
     )
+    if out.returncode != 0:
+        tail = "\n".join(out.stderr.strip().splitlines()[-15:])
+        raise SystemExit(f"bench phase {args[0]} failed (exit {out.returncode}):\n{tail}")
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 

@@ -112,6 +112,30 @@ def test_acquirer_settling_a_transaction_twice_in_one_file_keeps_both_rows(
     assert (f2.rows_imported, f2.rows_duplicate) == (1, 2)  # type: ignore[attr-defined]
 
 
+def test_monday_tuesday_and_a_copy_of_monday_in_one_folder_count_each_row_once(
+    workspace: Workspace, write_csv: WriteCsv
+) -> None:
+    """One import command: the files are stored as one batch, with the same result."""
+    rows = [settle_row(i) for i in (1, 2, 3)]
+    monday = write_csv("a_settle_mon.csv", SETTLEMENT, rows)
+    tuesday = write_csv("b_settle_tue.csv", SETTLEMENT, [settle_row(3), settle_row(4)])
+    copy = write_csv("c_settle_mon_copy.csv", SETTLEMENT, rows)
+    report = import_paths(workspace, [monday, tuesday, copy])
+    mon, tue, dup = report.files
+    assert (mon.rows_imported, mon.rows_duplicate) == (3, 0)
+    assert (tue.rows_imported, tue.rows_duplicate) == (1, 1)
+    assert dup.status is FileStatus.ALREADY_IMPORTED and dup.duplicate_of == mon.import_id
+    assert report.exit_code == 0
+    assert [r[0] for r in rows_in(workspace, Kind.SETTLEMENT)] == [str(monday)] * 3 + [str(tuesday)]
+    with workspace.db.connect() as conn:
+        statuses = {i.path: i.status for i in repo.list_imports(conn)}
+    assert statuses == {
+        str(monday): "committed",
+        str(tuesday): "committed",
+        str(copy): "duplicate_file",
+    }
+
+
 def test_gb18030_bank_statement_from_chinese_excel_imports(
     workspace: Workspace, write_csv: WriteCsv
 ) -> None:

@@ -145,3 +145,18 @@ def test_bulk_memory_is_bounded_and_can_be_raised_for_a_big_server(tmp_path: Pat
     assert spill.startswith(str(tmp_path / "b" / "tmp"))
     with pytest.raises(WorkspaceError, match="memory limit"):
         Workspace.open(tmp_path / "c", env={"DAOZHANG_MEMORY_LIMIT": "lots"}).duckdb()
+
+
+def test_a_killed_reconciles_database_file_is_removed_on_next_open(tmp_path: Path) -> None:
+    import os
+
+    home = tmp_path / "shop"
+    Workspace.open(home, env={}).close()
+    engines = home / "tmp" / "duckdb"
+    engines.mkdir(parents=True, exist_ok=True)
+    dead = engines / "engine-999999999-1.duckdb"  # no such process
+    running = engines / f"engine-{os.getpid()}-1.duckdb"  # a reconcile of a live process
+    dead.write_bytes(b"x")
+    running.write_bytes(b"x")
+    Workspace.open(home, env={}).close()
+    assert not dead.exists() and running.exists()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import duckdb
 import sqlalchemy as sa
 
 from daozhang.domain.calendar import BankCalendar
@@ -58,12 +59,28 @@ def load_calendar(home: Path) -> tuple[BankCalendar, list[str]]:
     return BankCalendar(overrides), problems
 
 
+IN_MEMORY_RECORD_BYTES = 128 << 20
+"""Up to this much Parquet, DuckDB keeps a run's tables in memory (see DuckDBEngine)."""
+
+
+def _records_bytes(ws: RecordSource) -> int:
+    return sum(p.stat().st_size for kind in Kind for p in ws.record_files(kind))
+
+
 @contextmanager
-def open_engine(ws: RecordSource, name: str = "duckdb") -> Iterator[Engine]:
-    """An engine with every kind of record of ``ws`` loaded under its kind's name."""
+def open_engine(
+    ws: RecordSource, name: str = "duckdb", *, on_disk: bool | None = None
+) -> Iterator[Engine]:
+    """An engine with every kind of record of ``ws`` loaded under its kind's name.
+
+    ``on_disk``: DuckDB keeps the steps' tables in a file rather than in
+    memory; None decides by the size of the workspace's records.
+    """
     engine: Engine
+    if on_disk is None:
+        on_disk = _records_bytes(ws) > IN_MEMORY_RECORD_BYTES
     if name == "duckdb":
-        engine = DuckDBEngine(temp_directory=ws.home / "tmp" / "duckdb")
+        engine = DuckDBEngine(temp_directory=ws.home / "tmp" / "duckdb", on_disk=on_disk)
     elif name == "spark":
         from daozhang.match.spark_engine import SparkEngine  # heavy: only when asked for
 
@@ -93,13 +110,15 @@ def reconcile_workspace(
     calendar, problems = load_calendar(ws.home)
     with ws.db.begin() as conn:
         run_id = repo.start_run(conn, as_of=as_of, engine=engine_name, actor=who, now=_now())
+    on_disk = _records_bytes(ws) > IN_MEMORY_RECORD_BYTES
     try:
-        with open_engine(ws, engine_name) as engine:
-            result = reconcile(engine, as_of=as_of, calendar=calendar, grace=grace)
-            found = {(f.type.value, f.key) for f in result.findings}
-            with ws.db.connect() as conn:
-                stale = [k for k in repo.open_keys(conn) if k not in found]
-            resolutions = what_became_of(engine, stale, as_of=as_of) if stale else {}
+        try:
+            result, resolutions = _run(ws, engine_name, as_of, calendar, grace, on_disk=on_disk)
+        except Exception as exc:
+            if engine_name != "duckdb" or on_disk or not _out_of_memory(exc):
+                raise
+            # Bigger than it looked: the same run again, its tables on disk.
+            result, resolutions = _run(ws, engine_name, as_of, calendar, grace, on_disk=True)
     except DaozhangError as exc:
         _fail(ws, run_id, str(exc))
         raise
@@ -135,6 +154,34 @@ def reconcile_workspace(
             warnings=warnings,
         )
     return ReconcileReport(run_id, result, summary, tuple(problems))
+
+
+def _run(
+    ws: RecordSource,
+    engine_name: str,
+    as_of: dt.date,
+    calendar: BankCalendar,
+    grace: int,
+    *,
+    on_disk: bool,
+) -> tuple[RunResult, dict[tuple[str, str], dict[str, object]]]:
+    with open_engine(ws, engine_name, on_disk=on_disk) as engine:
+        result = reconcile(engine, as_of=as_of, calendar=calendar, grace=grace)
+        found = {(f.type.value, f.key) for f in result.findings}
+        with ws.db.connect() as conn:
+            stale = [k for k in repo.open_keys(conn) if k not in found]
+        resolutions = what_became_of(engine, stale, as_of=as_of) if stale else {}
+    return result, resolutions
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """True when DuckDB ran out of memory somewhere in the chain of causes."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, duckdb.OutOfMemoryException):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _fail(ws: RecordSource, run_id: int, message: str) -> None:

@@ -5,9 +5,10 @@ Layout, Hive style so that a new day's import only adds files::
     records/pos_journal/txn_date=2026-03-01/import-12-0.parquet
     records/contracts/import-3-0.parquet            (reference data: unpartitioned)
 
-A file's name carries the id of the import that wrote it; a file counts only
-when that import is committed in the database, so a half-finished import is
-invisible even before it is cleaned up. Types are those Spark reads as they
+A file's name carries the id of the import that wrote it (for files stored
+as a batch, the batch's first import; the batch's imports commit together);
+a file counts only when that import is committed in the database, so a
+half-finished import is invisible even before it is cleaned up. Types are those Spark reads as they
 are: BIGINT, INTEGER, VARCHAR, DATE, TIMESTAMP (microseconds); the partition
 column lives in the directory name only.
 

@@ -283,6 +283,11 @@ class Workspace:
             pid = entry.name.removeprefix("duckdb-")
             if pid.isdigit() and not _alive(int(pid)):
                 _remove(entry)
+        # Nor the database file of a reconcile run on disk (engine-<pid>-<n>.duckdb).
+        for entry in self.tmp_dir.glob("duckdb/engine-*"):
+            pid = entry.name.split("-")[1]
+            if pid.isdigit() and not _alive(int(pid)):
+                _remove(entry)
         return running
 
 

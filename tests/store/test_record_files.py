@@ -19,7 +19,6 @@ from daozhang.store.record_files import (
     list_record_files,
     publish,
     stage_batch,
-    stage_new_records,
 )
 
 
@@ -42,17 +41,17 @@ def _terminals(con: duckdb.DuckDBPyConnection, rows: list[tuple[int, str, str]])
 def _stage(
     con: duckdb.DuckDBPyConnection, import_id: int, stored: list[Path], root: Path | None
 ) -> tuple[int, int, tuple[Path, ...]]:
-    staged = stage_new_records(
+    """Stage table ``t`` as one file alone: a batch of one."""
+    con.execute("CREATE OR REPLACE TEMP VIEW t1 AS SELECT 0 AS __file, * FROM t")
+    staged = stage_batch(
         con,
         kind=Kind.TERMINALS,
-        table="t",
-        import_id=import_id,
-        src_file="0" * 64,
-        src_path="terminals.csv",
+        table="t1",
+        files=[BatchFile(0, import_id, "0" * 64, "terminals.csv")],
         existing=lambda _parts: stored,
         staging_root=root,
     )
-    return staged.new_rows, staged.duplicate_rows, staged.files
+    return staged.new_rows[0], staged.duplicate_rows[0], staged.files
 
 
 def test_identical_rows_in_one_file_are_both_kept(tmp_path: Path) -> None:

@@ -681,6 +681,7 @@ class _ImportRun:
         tag = f"batch-{min(live)}" if live else f"dry-{os.getpid()}-batch"
         workdir = self.ws.staging_dir / tag
         norm: NormaliseResult | None = None
+        failed: str | None = None  # why the machine failed the batch
         try:
             norm = normalise(
                 self.con,
@@ -734,14 +735,7 @@ class _ImportRun:
                 detail = "another import committed one of these files at the same time"
             else:
                 detail = mask_pans(f"{type(exc).__name__}: {exc}")  # error text may quote data
-            if norm is not None:
-                drop_normalised(self.con, norm)
-            shutil.rmtree(workdir, ignore_errors=True)
-            if len(batch) == 1:
-                self._fail_batch(batch, detail)
-            else:
-                self._store_one_by_one(kind, batch)
-            return
+            failed = detail
         except BaseException:
             self._roll_back(ids, message="the import stopped on an error and was rolled back")
             raise
@@ -749,6 +743,12 @@ class _ImportRun:
             if norm is not None:
                 drop_normalised(self.con, norm)
             shutil.rmtree(workdir, ignore_errors=True)
+        if failed is not None:
+            if len(batch) == 1:
+                self._fail_batch(batch, failed)
+            else:
+                self._store_one_by_one(kind, batch)
+            return
         # The batch's own time is shared by its files in proportion to their size.
         spent = time.monotonic() - t0
         total = sum(p.scan.size for p in batch) or 1

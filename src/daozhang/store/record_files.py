@@ -43,7 +43,6 @@ __all__ = [
     "BatchFile",
     "RecordSource",
     "StagedBatch",
-    "StagedRecords",
     "empty_select",
     "files_of_import",
     "files_of_imports",
@@ -52,7 +51,6 @@ __all__ = [
     "publish",
     "register_record_views",
     "stage_batch",
-    "stage_new_records",
 ]
 
 FILE_NAME = re.compile(r"^import-(\d+)-\d+\.parquet$")
@@ -165,15 +163,6 @@ def register_record_views(
 
 
 @dataclass(frozen=True, slots=True)
-class StagedRecords:
-    """An import's new rows, written to staging: not yet visible."""
-
-    new_rows: int
-    duplicate_rows: int
-    files: tuple[Path, ...]  # relative to the staging root
-
-
-@dataclass(frozen=True, slots=True)
 class BatchFile:
     """One file of a batch staged together: its number in the batch and its source."""
 
@@ -190,37 +179,6 @@ class StagedBatch:
     new_rows: dict[int, int]
     duplicate_rows: dict[int, int]
     files: tuple[Path, ...]  # relative to the staging root
-
-
-def stage_new_records(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    kind: Kind,
-    table: str,
-    import_id: int,
-    src_file: str,
-    src_path: str,
-    existing: Callable[[list[str] | None], list[Path]],
-    staging_root: Path | None,
-) -> StagedRecords:
-    """Write the rows of one file's ``table`` that are not stored yet (see :func:`stage_batch`).
-
-    ``table`` holds ``src_line``, the kind's schema columns and ``row_fp``.
-    """
-    view = "__single_file"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT 0 AS {FILE_COLUMN}, * FROM {table}")
-    try:
-        staged = stage_batch(
-            con,
-            kind=kind,
-            table=view,
-            files=[BatchFile(0, import_id, src_file, src_path)],
-            existing=existing,
-            staging_root=staging_root,
-        )
-    finally:
-        con.execute(f"DROP VIEW {view}")
-    return StagedRecords(staged.new_rows.get(0, 0), staged.duplicate_rows.get(0, 0), staged.files)
 
 
 def stage_batch(

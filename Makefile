@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo demo-home test lint typecheck unit bench bench-quick clean lock
+.PHONY: demo demo-serve demo-home test lint typecheck unit bench bench-quick clean lock
 
 $(VENV)/.runtime: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ $(VENV)/.dev: requirements-dev.lock $(VENV)/.runtime
 # Builds a realistic simulated workspace, imports it, reconciles, prints the report.
 demo: $(VENV)/.runtime
 	$(BIN)/daozhang --home .demo demo
+
+# Serves the demo workspace on http://127.0.0.1:8000 (building it first if need be),
+# signed in as a demo admin whose new password is printed each time.
+demo-serve: $(VENV)/.runtime
+	test -f .demo/daozhang.db || $(BIN)/daozhang --home .demo demo
+	$(BIN)/daozhang --home .demo serve --demo
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests

@@ -13,6 +13,13 @@ that each peak memory is its own:
 It prints rows per second, seconds and peak memory per million transactions,
 and the ratio of daozhang's time to the bare pass, and writes them to
 ``bench-out/results.json``.
+
+For the web size (``BENCH_WEB_SIZE``, default 1,000,000; ``0`` for none) the
+reconciled workspace is kept a little longer for a load run of the web
+server: 20 clients on loopback against the overview, the exceptions list
+and the API, with p50/p99 per endpoint (:mod:`daozhang.bench_web`), under
+``"web"`` in that size's entry. A load run with more than 0.1% errors makes
+the bench exit 1.
 """
 
 from __future__ import annotations
@@ -150,7 +157,7 @@ def _simulate(size: int) -> tuple[Path, str]:
     return folder, str(as_of)
 
 
-def _one(size: int) -> dict[str, Any]:
+def _one(size: int, *, web: bool = False) -> dict[str, Any]:
     print(f"{size:,} POS transactions")
     folder, as_of = _simulate(size)
     home = OUT / f"home-{size}"
@@ -158,6 +165,11 @@ def _one(size: int) -> dict[str, Any]:
         shutil.rmtree(home)
     imp = _child(["import", str(folder), str(home)])
     rec = _child(["reconcile", str(home), as_of])
+    web_result = None
+    if web:
+        from daozhang.bench_web import run as run_web
+
+        web_result = run_web(home, log=OUT / f"web-server-{size}.log")
     bare = _child(["bare", str(folder)])
     total = imp["seconds"] + rec["seconds"]
     per_m = 1_000_000 / size
@@ -177,12 +189,18 @@ def _one(size: int) -> dict[str, Any]:
         "exceptions": rec["exceptions"],
         "reconcile_stages_s": rec["timings"],
     }
+    if web_result is not None:
+        row["web"] = web_result
     print(
         f"  import {row['import_s']} s, reconcile {row['reconcile_s']} s "
         f"({row['rows_per_s']:,} rows/s, {row['s_per_million']} s per 1M); "
         f"peak {row['import_peak_mb']} / {row['reconcile_peak_mb']} MB; "
         f"bare DuckDB {row['bare_duckdb_s']} s -> {row['ratio_to_bare']}x"
     )
+    if web_result is not None:
+        from daozhang.bench_web import format_web
+
+        print(format_web(web_result))
     shutil.rmtree(home, ignore_errors=True)
     return row
 
@@ -201,10 +219,18 @@ def main(argv: list[str]) -> int:
     sizes = [int(a.replace("_", "")) for a in argv] or [100_000, 1_000_000, 10_000_000]
     OUT.mkdir(exist_ok=True)
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
-    rows = [_one(n) for n in sizes]
+    from daozhang.bench_web import WEB_SIZE_ENV, web_size
+
+    web_at = web_size()
+    if web_at is not None and web_at not in sizes:
+        print(
+            f"(no web load run: its size, {web_at:,} transactions, is not among these; "
+            f"{WEB_SIZE_ENV}=N chooses it, 0 for none)"
+        )
+    rows = [_one(n, web=n == web_at) for n in sizes]
     (OUT / "results.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
     print(f"results in {OUT / 'results.json'}")
-    return 0
+    return 0 if all(r.get("web", {}).get("ok", True) for r in rows) else 1
 
 
 if __name__ == "__main__":

@@ -33,8 +33,16 @@ from daozhang.match.calendar_table import calendar_table
 from daozhang.match.checks import check_dispositions, check_findings_against_dispositions
 from daozhang.match.engine import Engine
 from daozhang.match.steps import Step
+from daozhang.report import totals as tot
 
-__all__ = ["DEFAULT_GRACE", "RunResult", "match", "reconcile", "what_became_of"]
+__all__ = [
+    "DEFAULT_GRACE",
+    "RunResult",
+    "match",
+    "reconcile",
+    "run_totals",
+    "what_became_of",
+]
 
 DEFAULT_GRACE = 1
 
@@ -77,6 +85,7 @@ class RunResult:
     dispositions: dict[str, dict[str, tuple[int, int]]]
     warnings: tuple[str, ...]
     timings: dict[str, float] = field(default_factory=dict)
+    totals: tot.RunTotals = field(default_factory=tot.RunTotals)
 
 
 def reconcile(
@@ -97,12 +106,34 @@ def reconcile(
         if violations:
             raise ConservationError(violations)
 
+    with _timed(timings, "totals"):
+        totals = run_totals(engine)
+
     return RunResult(
         as_of=as_of,
         findings=tuple(findings),
         dispositions=_disposition_summary(engine),
         warnings=tuple(warnings),
         timings=timings,
+        totals=totals,
+    )
+
+
+def run_totals(engine: Engine) -> tot.RunTotals:
+    """The day and payout totals of a matched engine (report/totals.py), as plain values."""
+
+    def rows(sql: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = engine.fetch(sql).to_pylist()
+        return found
+
+    return tot.RunTotals(
+        merchants=tuple(
+            (str(m["merchant_id"]), m["merchant_name"]) for m in rows(tot.MERCHANTS_SQL)
+        ),
+        days=tuple(tot.MerchantDay(**r) for r in rows(tot.MERCHANT_DAYS_SQL)),
+        payout_days=tuple(tot.PayoutDay(**r) for r in rows(tot.PAYOUT_DAYS_SQL)),
+        payouts=tuple(tot.PayoutOutcome(**r) for r in rows(tot.PAYOUT_OUTCOMES_SQL)),
+        attempts=tuple(tot.PayoutAttempt(**r) for r in rows(tot.PAYOUT_ATTEMPTS_SQL)),
     )
 
 

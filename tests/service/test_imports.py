@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +21,7 @@ from daozhang.ingest.rejects import RejectCode
 from daozhang.service.imports import FileStatus, ImportReport, import_paths
 from daozhang.store import repo
 from daozhang.store.record_files import register_record_views
+from daozhang.store.tables import metadata
 from daozhang.store.workspace import Workspace
 
 WriteCsv = Callable[..., Path]  # the write_csv fixture (tests/conftest.py)
@@ -51,12 +55,21 @@ def rows_in(ws: Workspace, kind: Kind) -> list[tuple[object, ...]]:
     ).fetchall()
 
 
+def everything_in_the_database(ws: Workspace) -> bytes:
+    """Every value of every row of every state table, as text."""
+    with ws.db.connect() as conn:
+        rows = [r for t in metadata.sorted_tables for r in conn.execute(sa.select(t))]
+    assert rows  # the imports at least
+    return "\n".join(repr(tuple(r)) for r in rows).encode()
+
+
 def one(report: ImportReport) -> object:
     (f,) = report.files
     return f
 
 
-def test_a_days_pos_journal_goes_in_whole(workspace: Workspace, write_csv: WriteCsv) -> None:
+def test_a_days_pos_journal_goes_in_whole(any_db_workspace: Workspace, write_csv: WriteCsv) -> None:
+    workspace = any_db_workspace
     path = write_csv("pos_20260301.csv", POS, [pos_row(i) for i in range(1, 6)])
     report = import_paths(workspace, [path])
     (f,) = report.files
@@ -71,8 +84,9 @@ def test_a_days_pos_journal_goes_in_whole(workspace: Workspace, write_csv: Write
 
 
 def test_same_settlement_file_imported_twice_changes_nothing_and_says_so(
-    workspace: Workspace, write_csv: WriteCsv
+    any_db_workspace: Workspace, write_csv: WriteCsv
 ) -> None:
+    workspace = any_db_workspace
     path = write_csv("settlement.csv", SETTLEMENT, [settle_row(i) for i in range(3)])
     first = one(import_paths(workspace, [path]))
     again = import_paths(workspace, [path])
@@ -113,9 +127,10 @@ def test_acquirer_settling_a_transaction_twice_in_one_file_keeps_both_rows(
 
 
 def test_monday_tuesday_and_a_copy_of_monday_in_one_folder_count_each_row_once(
-    workspace: Workspace, write_csv: WriteCsv
+    any_db_workspace: Workspace, write_csv: WriteCsv
 ) -> None:
     """One import command: the files are stored as one batch, with the same result."""
+    workspace = any_db_workspace
     rows = [settle_row(i) for i in (1, 2, 3)]
     monday = write_csv("a_settle_mon.csv", SETTLEMENT, rows)
     tuesday = write_csv("b_settle_tue.csv", SETTLEMENT, [settle_row(3), settle_row(4)])
@@ -186,8 +201,9 @@ def test_utf8_with_bom_and_shouting_headers(workspace: Workspace, write_csv: Wri
 
 
 def test_bad_rows_are_set_aside_with_line_field_and_reason_and_the_rest_goes_in(
-    workspace: Workspace, write_csv: WriteCsv
+    any_db_workspace: Workspace, write_csv: WriteCsv
 ) -> None:
+    workspace = any_db_workspace
     rows = [
         pos_row(1),
         pos_row(2, amount="12.345"),
@@ -364,8 +380,9 @@ def test_every_kind_is_stored_in_types_spark_reads_as_they_are(
 
 
 def test_full_card_numbers_never_reach_any_byte_of_the_workspace(
-    workspace: Workspace, write_csv: WriteCsv
+    any_db_workspace: Workspace, write_csv: WriteCsv
 ) -> None:
+    workspace = any_db_workspace
     spaced = "6228 4800 1234 5678"
     files = [
         write_csv(
@@ -386,6 +403,7 @@ def test_full_card_numbers_never_reach_any_byte_of_the_workspace(
     report = import_paths(workspace, files)
     assert report.files[0].rows_imported == 2  # type: ignore[attr-defined]
     everything = b"".join(p.read_bytes() for p in workspace.home.rglob("*") if p.is_file())
+    everything += everything_in_the_database(workspace)  # on PostgreSQL, not in the folder
     for pan in (PAN_A, PAN_B, PAN_C):
         assert pan.encode() not in everything
     assert spaced.encode() not in everything
@@ -441,7 +459,7 @@ def test_junk_never_raises_and_never_leaves_a_half_written_import(
 
 
 def test_a_full_disk_fails_that_file_cleanly_and_the_next_file_still_goes_in(
-    workspace: Workspace, write_csv: WriteCsv, monkeypatch: object
+    any_db_workspace: Workspace, write_csv: WriteCsv, monkeypatch: object
 ) -> None:
     """The two files are stored as one batch; the disk is full for it and for ``a``.
 
@@ -449,6 +467,8 @@ def test_a_full_disk_fails_that_file_cleanly_and_the_next_file_still_goes_in(
     on its own, ``b`` goes in on its own.
     """
     import daozhang.service.imports as service
+
+    workspace = any_db_workspace
 
     a = write_csv("a.csv", POS, [pos_row(1)])
     b = write_csv("b.csv", POS, [pos_row(2)])
@@ -492,3 +512,92 @@ def test_every_real_sample_file_gets_a_status_and_a_reason_never_a_traceback(
             assert f.problem is not None, f.path
             zh, en = f.problem.messages()
             assert zh and en
+
+
+def test_a_row_with_nul_bytes_is_set_aside_and_the_rest_goes_in(
+    any_db_workspace: Workspace, write_csv: WriteCsv
+) -> None:
+    """Exports do hold NUL bytes; PostgreSQL refuses them in text, so they must not fail a file."""
+    workspace = any_db_workspace
+    path = write_csv("pos.csv", POS, [pos_row(1), pos_row(2, amount="1\x002"), "a\x00b,c"])
+    report = import_paths(workspace, [path])
+    (f,) = report.files
+    assert f.status is FileStatus.IMPORTED
+    assert (f.rows_imported, f.rows_rejected) == (1, 2)
+    with workspace.db.connect() as conn:
+        stored = repo.list_rejects(conn)
+    assert [(r.line, r.value) for r in stored] == [(3, "1\u24002"), (4, "2")]
+    assert stored[1].raw == "a\u2400b,c"
+
+
+def test_one_file_imported_by_two_workspaces_sharing_a_database_at_once_goes_in_once(
+    tmp_path: Path, any_db_url: str, write_csv: WriteCsv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two importers (two servers on one PostgreSQL) both see the file as new, then both commit.
+
+    Only the unique SHA-256 stands between them: one commits, the other is
+    refused, rolls its record files back and says why.
+    """
+    path = write_csv("settlement.csv", SETTLEMENT, [settle_row(i) for i in range(3)])
+    homes = [tmp_path / "one", tmp_path / "two"]
+    spaces = [Workspace.open(h, database_url=any_db_url, env={}) for h in homes]
+    both_looked = threading.Barrier(2, timeout=30)
+    real_find = repo.find_committed
+
+    def find_then_wait(conn: sa.Connection, *, file_sha256: str) -> repo.ImportRow | None:
+        found = real_find(conn, file_sha256=file_sha256)
+        both_looked.wait()  # each has seen the file as new before either commits
+        return found
+
+    monkeypatch.setattr(repo, "find_committed", find_then_wait)
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(lambda ws: import_paths(ws, [path]), spaces))
+    statuses = sorted(one(r).status.value for r in reports)  # type: ignore[attr-defined]
+    assert statuses == sorted([FileStatus.IMPORTED.value, FileStatus.FAILED.value])
+    loser = next(r for r in reports if one(r).status is FileStatus.FAILED)  # type: ignore[attr-defined]
+    problem = one(loser).problem  # type: ignore[attr-defined]
+    assert "another import committed" in (problem.detail or "")
+    with spaces[0].db.connect() as conn:
+        assert sorted(i.status for i in repo.list_imports(conn)) == ["committed", "failed"]
+    assert sorted(len(rows_in(ws, Kind.SETTLEMENT)) for ws in spaces) == [0, 3]
+    assert sorted(len(list(h.rglob("*.parquet"))) for h in homes) == [0, 1]
+    for ws in spaces:
+        ws.close()
+
+
+def test_a_shop_cannot_import_another_shops_rows(workspace: Workspace, write_csv: WriteCsv) -> None:
+    """A shop user's upload: its own rows go in, a neighbour's are set aside, with the reason."""
+    contracts = write_csv(
+        "contracts.csv",
+        ",".join(field_names(Kind.CONTRACTS)),
+        [
+            "102100000000001,上海某某餐饮有限公司,5812,银联商务,6222000000000001,上海某某餐饮,ICBC,"
+            "T1,23:00,0.50,20.00,0.60,0.38,0.38,0.38,2026-01-01",
+            "102100000000002,隔壁面馆,5812,银联商务,6222000000000002,隔壁面馆,ICBC,"
+            "T1,23:00,0.50,20.00,0.60,0.38,0.38,0.38,2026-01-01",
+        ],
+    )
+    assert import_paths(workspace, [contracts]).exit_code == 0  # by the provider, unrestricted
+    neighbour = pos_row(2).replace("102100000000001", "102100000000002", 1)
+    pos = write_csv("pos.csv", POS, [pos_row(1), neighbour])
+    bank = write_csv(
+        "bank.csv",
+        BANK,
+        [
+            "6222000000000001,2026-03-02,2026-03-02,99.50,CNY,银联商务股份有限公司,,P0302,99.50,B1",
+            "6222000000000002,2026-03-02,2026-03-02,88.00,CNY,银联商务股份有限公司,,P0303,88.00,B2",
+        ],
+    )
+    report = import_paths(
+        workspace, [pos, bank], actor="web:li.hong", allowed_merchants=["102100000000001"]
+    )
+    assert report.exit_code == 1
+    assert [(f.rows_imported, f.rows_rejected) for f in report.files] == [(1, 1), (1, 1)]
+    with workspace.db.connect() as conn:
+        rejected = repo.list_rejects(conn, code=RejectCode.NOT_IN_ORGANISATION.value)
+        actors = {i.actor for i in repo.list_imports(conn)}
+    assert sorted((r.field, r.value, r.line) for r in rejected) == [
+        ("account_no", "622200******0002", 3),  # masked like a card number
+        ("merchant_id", "102100*****0002", 3),  # any long digit run is masked in a reject
+    ]
+    assert "web:li.hong" in actors

@@ -2,7 +2,9 @@
 
 The worst moment: the record files are already moved into ``records/`` and
 the database has not yet committed the import. A real process is killed
-there (SIGKILL, no clean-up code runs), then the workspace is reopened.
+there (SIGKILL, no clean-up code runs), then the workspace is reopened. On
+PostgreSQL the killed process also leaves a session behind that the server
+must end and roll back.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ def publish_then_die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)   # ... and the database never hears of it
 
 svc.publish = publish_then_die
-svc.import_paths(Workspace.open(Path(sys.argv[1]), env={}), [Path(sys.argv[2])])
+ws = Workspace.open(Path(sys.argv[1]), database_url=sys.argv[3] or None, env={})
+svc.import_paths(ws, [Path(sys.argv[2])])
 """
 
 EXIT_BETWEEN_FILES = """
@@ -73,7 +76,8 @@ def fsync_then_exit_on_second_file(path):
     real_fsync(path)
 
 rf._fsync_file = fsync_then_exit_on_second_file
-svc.import_paths(Workspace.open(Path(sys.argv[1]), env={}), [Path(sys.argv[2])])
+ws = Workspace.open(Path(sys.argv[1]), database_url=sys.argv[3] or None, env={})
+svc.import_paths(ws, [Path(sys.argv[2])])
 """
 
 
@@ -82,18 +86,30 @@ def _parquet_on_disk(home: Path) -> list[Path]:
 
 
 @pytest.mark.parametrize(
-    ("script", "returncode", "files_left"),
-    [(KILL_AFTER_MOVE, -signal.SIGKILL, 2), (EXIT_BETWEEN_FILES, 3, 1)],
-    ids=["sigkill-after-files-moved", "exit-between-two-files"],
+    ("script", "returncode", "files_left", "database"),
+    [
+        (KILL_AFTER_MOVE, -signal.SIGKILL, 2, "sqlite"),
+        (EXIT_BETWEEN_FILES, 3, 1, "sqlite"),
+        pytest.param(
+            KILL_AFTER_MOVE, -signal.SIGKILL, 2, "postgresql", marks=pytest.mark.postgresql
+        ),
+    ],
+    ids=["sigkill-after-files-moved", "exit-between-two-files", "sigkill-postgresql"],
 )
 def test_an_import_killed_before_commit_is_rolled_back_on_next_open(
-    tmp_path: Path, script: str, returncode: int, files_left: int
+    tmp_path: Path,
+    script: str,
+    returncode: int,
+    files_left: int,
+    database: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     home = tmp_path / "shop"
     source = _settlement(tmp_path)
-    Workspace.open(home, env={}).close()  # created, empty
+    url = request.getfixturevalue("postgres_url") if database == "postgresql" else None
+    Workspace.open(home, database_url=url, env={}).close()  # created, empty
     done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script), str(home), str(source)],
+        [sys.executable, "-c", textwrap.dedent(script), str(home), str(source), url or ""],
         capture_output=True,
         text=True,
         timeout=120,
@@ -104,7 +120,7 @@ def test_an_import_killed_before_commit_is_rolled_back_on_next_open(
     # The worst moment was reached: files sit in records/, uncommitted.
     assert len(_parquet_on_disk(home)) == files_left
 
-    ws = Workspace.open(home, env={})  # recovery runs here
+    ws = Workspace.open(home, database_url=url, env={})  # recovery runs here
     with ws.db.connect() as conn:
         (row,) = repo.list_imports(conn)
         assert row.status == "rolled_back"
@@ -124,3 +140,4 @@ def test_an_import_killed_before_commit_is_rolled_back_on_next_open(
     assert f.status is FileStatus.IMPORTED
     assert (f.counts.rows_imported, f.counts.rows_rejected) == (6, 1)
     assert len(ws.record_files(Kind.SETTLEMENT)) == 2
+    ws.close()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 
@@ -32,11 +33,11 @@ def _start(ws: Workspace, sha: str = SHA) -> int:
 
 
 def test_an_import_is_recorded_with_who_when_and_what_became_of_its_rows(
-    workspace: Workspace,
+    any_db_workspace: Workspace,
 ) -> None:
-    i = _start(workspace)
-    _commit(workspace, i)
-    with workspace.db.connect() as conn:
+    i = _start(any_db_workspace)
+    _commit(any_db_workspace, i)
+    with any_db_workspace.db.connect() as conn:
         row = repo.get_import(conn, import_id=i)
         assert repo.find_committed(conn, file_sha256=SHA) == row
     assert row is not None
@@ -50,19 +51,19 @@ def test_an_import_is_recorded_with_who_when_and_what_became_of_its_rows(
     assert row.started_at == NOW and row.finished_at == NOW
 
 
-def test_the_database_refuses_to_commit_the_same_file_twice(workspace: Workspace) -> None:
-    first, second = _start(workspace), _start(workspace)
-    _commit(workspace, first)
+def test_the_database_refuses_to_commit_the_same_file_twice(any_db_workspace: Workspace) -> None:
+    first, second = _start(any_db_workspace), _start(any_db_workspace)
+    _commit(any_db_workspace, first)
     with pytest.raises(repo.AlreadyCommittedError):
-        _commit(workspace, second)
-    with workspace.db.connect() as conn:
+        _commit(any_db_workspace, second)
+    with any_db_workspace.db.connect() as conn:
         row = repo.get_import(conn, import_id=second)
     assert row is not None and row.status == "running"
 
 
-def test_rejects_are_listed_only_for_finished_imports_by_line(workspace: Workspace) -> None:
-    done, running = _start(workspace), _start(workspace, "f" * 64)
-    with workspace.db.begin() as conn:
+def test_rejects_are_listed_only_for_finished_imports_by_line(any_db_workspace: Workspace) -> None:
+    done, running = _start(any_db_workspace), _start(any_db_workspace, "f" * 64)
+    with any_db_workspace.db.begin() as conn:
         repo.add_rejects(
             conn,
             import_id=done,
@@ -80,8 +81,8 @@ def test_rejects_are_listed_only_for_finished_imports_by_line(workspace: Workspa
             import_id=running,
             rejects=[make_reject(RejectCode.BAD_ENUM, path="t.csv", line=2)],
         )
-    _commit(workspace, done)
-    with workspace.db.connect() as conn:
+    _commit(any_db_workspace, done)
+    with any_db_workspace.db.connect() as conn:
         rows = repo.list_rejects(conn)
         assert [r.line for r in rows] == [3, 9]
         assert repo.count_rejects(conn) == 2
@@ -93,22 +94,69 @@ def test_rejects_are_listed_only_for_finished_imports_by_line(workspace: Workspa
     assert en == rows[0].reason == "this row has 2 fields, the header has 17"
 
 
-def test_a_failed_file_shows_its_whole_file_reject_first(workspace: Workspace) -> None:
-    i = _start(workspace)
-    with workspace.db.begin() as conn:
+def test_a_failed_file_shows_its_whole_file_reject_first(any_db_workspace: Workspace) -> None:
+    i = _start(any_db_workspace)
+    with any_db_workspace.db.begin() as conn:
         repo.add_rejects(
             conn,
             import_id=i,
             rejects=[make_reject(RejectCode.UNRECOGNISED_FORMAT, path="x.csv", detail="none")],
         )
         repo.finish_import(conn, import_id=i, status="failed", now=NOW, message="not recognised")
-    with workspace.db.connect() as conn:
+    with any_db_workspace.db.connect() as conn:
         (r,) = repo.list_rejects(conn, import_id=i)
         assert r.line is None and r.code == "unrecognised_format"
         assert [x.id for x in repo.list_imports(conn, status="failed")] == [i]
 
 
-def test_finish_import_cannot_be_used_to_commit(workspace: Workspace) -> None:
-    i = _start(workspace)
-    with workspace.db.begin() as conn, pytest.raises(ValueError):
+def test_finish_import_cannot_be_used_to_commit(any_db_workspace: Workspace) -> None:
+    i = _start(any_db_workspace)
+    with any_db_workspace.db.begin() as conn, pytest.raises(ValueError):
         repo.finish_import(conn, import_id=i, status="committed", now=NOW)
+
+
+def test_two_connections_racing_to_commit_one_file_commit_it_once(
+    any_db_workspace: Workspace,
+) -> None:
+    """Two importers (two processes, two hosts on one PostgreSQL) finish the same file at once.
+
+    The first has claimed the file and not yet committed; the second must
+    wait for it and then be refused by the unique constraint, not commit too.
+    """
+    ws = any_db_workspace
+    first, second = _start(ws), _start(ws)
+    outcome: list[BaseException | None] = []
+
+    def commit_second() -> None:
+        try:
+            _commit(ws, second)
+        except BaseException as exc:
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    with ws.db.connect() as conn:
+        tx = conn.begin()
+        repo.commit_import(
+            conn,
+            import_id=first,
+            file_sha256=SHA,
+            kind="settlement",
+            format="canonical.settlement",
+            encoding="utf-8",
+            counts=repo.ImportCounts(1, 1, 0, 0),
+            now=NOW,
+        )
+        racer = threading.Thread(target=commit_second)
+        racer.start()
+        racer.join(timeout=0.5)
+        assert racer.is_alive(), "the second commit did not wait for the first"
+        tx.commit()
+    racer.join(timeout=30)
+    assert not racer.is_alive()
+    (error,) = outcome
+    assert isinstance(error, repo.AlreadyCommittedError), error
+    with ws.db.connect() as conn:
+        assert [i.id for i in repo.list_imports(conn, status="committed")] == [first]
+        row = repo.get_import(conn, import_id=second)
+    assert row is not None and row.status == "running"

@@ -13,6 +13,8 @@ from daozhang.errors import WorkspaceError
 from daozhang.store import repo
 from daozhang.store.record_files import register_record_views
 from daozhang.store.workspace import ImportLockBusyError, Workspace, resolve_home
+from tests.helpers.postgres import PostgresServer
+from tests.helpers.state import database_url, reopen
 
 NOW = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 
@@ -31,17 +33,28 @@ def test_a_new_workspace_has_its_folders_and_database(workspace: Workspace) -> N
     assert workspace.calendar_path == workspace.home / "calendar.csv"
 
 
-def test_database_url_from_the_environment_is_used(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
-    ws = Workspace.open(tmp_path / "ws", env={"DAOZHANG_DATABASE_URL": url})
-    ws.close()
-    assert (tmp_path / "elsewhere.db").exists()
+def test_database_url_from_the_environment_is_used(tmp_path: Path, any_db_url: str) -> None:
+    ws = Workspace.open(tmp_path / "ws", env={"DAOZHANG_DATABASE_URL": any_db_url})
+    try:
+        assert database_url(ws) == any_db_url
+        with ws.db.connect() as conn:
+            assert repo.list_imports(conn) == []  # migrated there
+    finally:
+        ws.close()
     assert not (tmp_path / "ws" / "daozhang.db").exists()
 
 
 def test_an_unusable_database_is_a_workspace_error(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError):
         Workspace.open(tmp_path / "ws", database_url="sqlite:////nonexistent/dir/x.db")
+
+
+@pytest.mark.postgresql
+def test_an_unreachable_postgresql_database_is_a_workspace_error(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    with pytest.raises(WorkspaceError, match="cannot open the workspace database"):
+        Workspace.open(tmp_path / "ws", database_url=postgres_server.url("no_such_db"), env={})
 
 
 def test_card_key_is_created_once_private_and_kept(workspace: Workspace) -> None:
@@ -67,7 +80,8 @@ def _file(ws: Workspace, rel: str) -> Path:
     return p
 
 
-def test_record_files_are_only_those_of_committed_imports(workspace: Workspace) -> None:
+def test_record_files_are_only_those_of_committed_imports(any_db_workspace: Workspace) -> None:
+    workspace = any_db_workspace
     with workspace.db.begin() as conn:
         done = repo.start_import(conn, path="a.csv", file_sha256="a" * 64, actor="t", now=NOW)
         running = repo.start_import(conn, path="b.csv", file_sha256="b" * 64, actor="t", now=NOW)
@@ -113,27 +127,33 @@ def test_one_import_at_a_time(workspace: Workspace) -> None:
         pass
 
 
-def test_opening_rolls_back_an_import_that_never_committed(workspace: Workspace) -> None:
+def test_opening_rolls_back_an_import_that_never_committed(any_db_workspace: Workspace) -> None:
+    workspace = any_db_workspace
     with workspace.db.begin() as conn:
         cut = repo.start_import(conn, path="c.csv", file_sha256="c" * 64, actor="t", now=NOW)
     left = _file(workspace, f"settlement/settle_date=2026-03-02/import-{cut}-0.parquet")
     (workspace.staging_dir / str(cut)).mkdir()
     (workspace.staging_dir / str(cut) / "transcoded.csv").write_text("x")
-    assert Workspace.open(workspace.home, env={}).record_files(Kind.SETTLEMENT) == []
+    with reopen(workspace) as again:
+        assert again.record_files(Kind.SETTLEMENT) == []
     assert not left.exists()
     assert list(workspace.staging_dir.iterdir()) == []
     with workspace.db.connect() as conn:
         row = repo.get_import(conn, import_id=cut)
     assert row is not None and row.status == "rolled_back"
+    assert row.finished_at is not None and row.finished_at.utcoffset() == dt.timedelta(0)
 
 
-def test_no_roll_back_while_another_process_imports(workspace: Workspace) -> None:
+def test_no_roll_back_while_another_process_imports(any_db_workspace: Workspace) -> None:
+    workspace = any_db_workspace
     with workspace.db.begin() as conn:
         live = repo.start_import(conn, path="d.csv", file_sha256="d" * 64, actor="t", now=NOW)
     staged = _file(workspace, f"terminals/import-{live}-0.parquet")
-    with workspace.import_lock():
-        assert Workspace.open(workspace.home, env={}).recover() == []
+    with workspace.import_lock(), reopen(workspace) as again:
+        assert again.recover() == []
     assert staged.exists()
+    with workspace.db.connect() as conn:
+        assert repo.running_imports(conn) == [live]
 
 
 def test_bulk_memory_is_bounded_and_can_be_raised_for_a_big_server(tmp_path: Path) -> None:
@@ -160,3 +180,15 @@ def test_a_killed_reconciles_database_file_is_removed_on_next_open(tmp_path: Pat
     running.write_bytes(b"x")
     Workspace.open(home, env={}).close()
     assert not dead.exists() and running.exists()
+
+
+@pytest.mark.postgresql
+def test_a_postgresql_database_that_is_not_utf8_is_refused_before_anything_is_written(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    name = postgres_server.create_database(encoding="SQL_ASCII")
+    try:
+        with pytest.raises(WorkspaceError, match="UTF8"):
+            Workspace.open(tmp_path / "ws", database_url=postgres_server.url(name), env={})
+    finally:
+        postgres_server.drop_database(name)

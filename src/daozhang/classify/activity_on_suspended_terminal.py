@@ -22,16 +22,23 @@ Worked example::
 from daozhang.classify.base import Classifier, finding_select, transaction_ids
 from daozhang.domain.findings import ExceptionType
 
+# Each status row holds from its date until the terminal's next status row
+# (terminal_v has one row per terminal and date). Joining the transactions to
+# the suspended spans only, rather than numbering every transaction's status
+# rows, keeps the work proportional to what is suspended.
 _ROWS = """
     FROM (
-        SELECT p.*, t.status AS term_status, t.since, t.reason, t.row_id AS term_row_id,
-               ROW_NUMBER() OVER (PARTITION BY p.row_id ORDER BY t.since DESC, t.row_id DESC)
-                   AS pick
-        FROM pos_s p JOIN terminal_v t
-          ON t.terminal_id = p.terminal_id AND t.since <= p.txn_date
+        SELECT p.*, t.status AS term_status, t.since, t.reason, t.row_id AS term_row_id
+        FROM pos_s p JOIN (
+            SELECT * FROM (
+                SELECT terminal_id, status, since, reason, row_id,
+                       LEAD(since) OVER (PARTITION BY terminal_id ORDER BY since) AS until
+                FROM terminal_v
+            ) spans WHERE status = 'suspended'
+        ) t ON t.terminal_id = p.terminal_id AND t.since <= p.txn_date
+           AND (t.until IS NULL OR p.txn_date < t.until)
         WHERE p.result = 'approved'
     ) a
-    WHERE a.pick = 1 AND a.term_status = 'suspended'
 """
 
 CLASSIFIER = Classifier(

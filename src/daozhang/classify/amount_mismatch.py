@@ -20,11 +20,20 @@ Worked example::
 from daozhang.classify.base import Classifier, finding_select, transaction_ids
 from daozhang.domain.findings import ExceptionType
 
-_FROM = (
-    "FROM pos_link l JOIN pos_s p ON p.row_id = l.pos_row_id "
-    "JOIN stl_s s ON s.row_id = l.stl_row_id "
-    "WHERE ABS(p.amount_fen) <> ABS(s.amount_fen)"
-)
+# The pairs that differ are found on the amounts alone, then joined back for
+# the rest: a join carries every column its rows need, and nearly every
+# linked pair agrees.
+_FROM = """
+    FROM (
+        SELECT l.pos_row_id, l.stl_row_id
+        FROM pos_link l
+        JOIN (SELECT row_id, amount_fen FROM pos_s) pa ON pa.row_id = l.pos_row_id
+        JOIN (SELECT row_id, amount_fen FROM stl_s) sa ON sa.row_id = l.stl_row_id
+        WHERE ABS(pa.amount_fen) <> ABS(sa.amount_fen)
+    ) m
+    JOIN pos_s p ON p.row_id = m.pos_row_id
+    JOIN stl_s s ON s.row_id = m.stl_row_id
+"""
 
 CLASSIFIER = Classifier(
     type=ExceptionType.AMOUNT_MISMATCH,

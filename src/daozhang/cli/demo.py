@@ -109,7 +109,9 @@ def run_demo(home: Path, *, lang: str) -> int:
             f"  daozhang --home {h} exceptions                 # 全部异常\n"
             f"  daozhang --home {h} show 1                     # 单个异常的证据和处理记录\n"
             f"  daozhang --home {h} exceptions --format json   # 给其他工具用\n"
-            f"  daozhang --home {h} --lang en exceptions       # English"
+            f"  daozhang --home {h} --lang en exceptions       # English\n"
+            "在浏览器中查看：make demo-serve，然后打开 http://127.0.0.1:8000"
+            f"（或 daozhang --home {h} serve --demo，会显示演示账号和密码）"
         )
     else:
         console.print(
@@ -117,7 +119,9 @@ def run_demo(home: Path, *, lang: str) -> int:
             f"  daozhang --home {h} exceptions                 # every exception\n"
             f"  daozhang --home {h} show 1                     # evidence and history of one\n"
             f"  daozhang --home {h} exceptions --format json   # for other tools\n"
-            f"  daozhang --home {h} --lang zh exceptions       # 中文"
+            f"  daozhang --home {h} --lang zh exceptions       # 中文\n"
+            "In a browser: make demo-serve, then open http://127.0.0.1:8000"
+            f" (or daozhang --home {h} serve --demo, which prints a demo sign-in)"
         )
     return code if code != 1 else 0
 

@@ -22,6 +22,8 @@ import typer
 
 from daozhang.cli.i18n import default_lang, say
 from daozhang.cli.output import FORMATS, console, err_console, write_rows
+from daozhang.cli.serve import serve
+from daozhang.cli.users import orgs_app, tokens_app, users_app
 from daozhang.domain.findings import ExceptionType, Finding
 from daozhang.domain.money import format_yuan
 from daozhang.errors import DaozhangError
@@ -395,6 +397,10 @@ def demo(ctx: typer.Context) -> None:
 
 calendar_app = typer.Typer(help="The bank calendar: holidays and make-up working days (调休).")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(users_app, name="users")
+app.add_typer(orgs_app, name="orgs")
+app.add_typer(tokens_app, name="tokens")
+app.command("serve")(serve)
 
 
 @calendar_app.command("show")

@@ -65,6 +65,8 @@ class RejectCode(StrEnum):
     BAD_CURRENCY = "bad_currency"
     BAD_CARD = "bad_card"
     END_BEFORE_START = "end_before_start"
+    # the uploader's organisation
+    NOT_IN_ORGANISATION = "not_in_organisation"
 
 
 # code -> (Chinese, English). Placeholders: {field}, {value} (the offending
@@ -155,6 +157,10 @@ REJECT_MESSAGES: dict[RejectCode, tuple[str, str]] = {
     RejectCode.END_BEFORE_START: (
         "{field} 早于开始时间：{value}",
         "{field}: earlier than the start: {value}",
+    ),
+    RejectCode.NOT_IN_ORGANISATION: (
+        "{field} {value} 不属于您所在机构的商户，此行未导入",
+        "{field} {value} is not one of your organisation's merchants; the row was not imported",
     ),
 }
 

@@ -13,12 +13,27 @@ Grain of each step:
 
 from __future__ import annotations
 
+from daozhang.domain.records import Kind, stored_columns
 from daozhang.match.steps import Step, add_working, tx_key
 
 __all__ = ["STEPS"]
 
+# Stored columns no rule reads: the ingest's fingerprints, the file's hash and
+# the card's identity. They stay in the Parquet files (evidence reads the
+# source tables by row_id), out of the steps' tables: ten million rows of
+# 32-character hashes cost more to write than every rule costs to run.
+_NOT_MATCHED = frozenset(
+    {"import_id", "src_file", "row_fp", "row_occ", "card_hash", "card_masked", "auth_code"}
+)
 
-def _dated(source: str, extra: str) -> str:
+
+def _matched_columns(kind: Kind, alias: str) -> str:
+    return ", ".join(
+        f"{alias}.{c.name}" for c in stored_columns(kind) if c.name not in _NOT_MATCHED
+    )
+
+
+def _dated(source: Kind, extra: str) -> str:
     """Contract in effect, business date and expected settle date of each row of ``source``.
 
     Business date: the local date, or the next day when strictly after the
@@ -35,7 +50,7 @@ def _dated(source: str, extra: str) -> str:
                ELSE cb.next_working
            END AS expected_settle
     FROM (
-        SELECT r.*, {tx_key("r")} AS tx_key,
+        SELECT {_matched_columns(source, "r")}, {tx_key("r")} AS tx_key,
                c.row_id AS contract_row_id, c.cycle, c.cutoff_secs,
                CASE WHEN r.txn_secs > COALESCE(c.cutoff_secs, 86399)
                     THEN ct.next_day ELSE r.txn_date END AS bdate{extra}
@@ -49,7 +64,7 @@ def _dated(source: str, extra: str) -> str:
     """
 
 
-POS = Step("pos_s", _dated("pos_journal", ""))
+POS = Step("pos_s", _dated(Kind.POS_JOURNAL, ""))
 
 # Settlement rows also carry what the contract says about them: the agreed
 # rate for their channel (and the debit cap), name and MCC.
@@ -64,20 +79,23 @@ _STL_CONTRACT = """,
                END AS rate_ppm,
                CASE WHEN r.channel = 'debit_card' THEN c.cap_debit_card_fen END AS cap_fen"""
 
-# The duplicate rank is numbered over the few columns it needs and joined
-# back by row_id: a window sorts whatever rows it carries, and a settlement
-# row is wide.
+# The duplicate rank is numbered only among the rows of a key that occurs more
+# than once (a handful in ten million), over the few columns it needs, and
+# joined back by row_id: every other row is rank 1. Numbering every row would
+# sort the whole settlement file by key for nothing.
 SETTLEMENT = Step(
     "stl_s",
     f"""
-    SELECT d.*, rk.dup_rank,
+    SELECT d.*, COALESCE(rk.dup_rank, 1) AS dup_rank,
            CASE WHEN cov.terminal_id IS NOT NULL THEN TRUE ELSE FALSE END AS covered
-    FROM ({_dated("settlement", _STL_CONTRACT)}) d
-    JOIN (
+    FROM ({_dated(Kind.SETTLEMENT, _STL_CONTRACT)}) d
+    LEFT JOIN (
         SELECT row_id,
-               ROW_NUMBER() OVER (PARTITION BY {tx_key("s")}
-                                  ORDER BY settle_date, src_path, src_line, row_id) AS dup_rank
-        FROM settlement s
+               ROW_NUMBER() OVER (PARTITION BY k ORDER BY settle_date, src_path, src_line, row_id)
+                   AS dup_rank
+        FROM (SELECT row_id, {tx_key("s")} AS k, settle_date, src_path, src_line
+              FROM settlement s) keyed
+        WHERE k IN (SELECT {tx_key("t")} FROM settlement t GROUP BY 1 HAVING COUNT(*) > 1)
     ) rk ON rk.row_id = d.row_id
     LEFT JOIN (
         SELECT terminal_id, MIN(txn_date) AS first_date, MAX(txn_date) AS last_date

@@ -184,6 +184,7 @@ def normalise(
     out_table: str,
     rejects_table: str,
     batch: bool = False,
+    scope_table: str | None = None,
 ) -> NormaliseResult:
     """Parse ``raw_table`` (a format's output for ``kind``) into ``out_table``.
 
@@ -197,6 +198,10 @@ def normalise(
             :data:`FILE_COLUMN`: one statement for all of them, because a
             statement's fixed cost, not its rows, is what a day of small
             files (one bank statement per account) spends its time on.
+        scope_table: a table of the merchants (``merchant_id``) and their
+            settlement accounts (``account_no``) the uploader's organisation
+            may import; a row naming any other is set aside with
+            ``not_in_organisation``. None: no restriction.
     """
     rules = _rules(kind)
     work = f"{out_table}__all"
@@ -212,6 +217,9 @@ def normalise(
             f"UPDATE {work} SET __errors = concat_ws(';', __errors, '{field}={code.value}') "
             f"WHERE {fine} AND ({condition})"
         )
+
+    if scope_table is not None:
+        _check_scope(con, kind, work, scope_table)
 
     bad_rows = _scalar(con, f"SELECT count(*) FROM {work} WHERE __errors IS NOT NULL")
     con.execute(
@@ -249,6 +257,33 @@ def normalise(
     rows = _scalar(con, f"SELECT count(*) FROM {work} WHERE {good}")
     rejected = _scalar(con, f"SELECT count(DISTINCT (file, line)) FROM {rejects_table}")
     return NormaliseResult(out_table, rejects_table, rows, rejected, work)
+
+
+# Which stored column ties a row of a kind to an organisation, and the column
+# of the scope table it must be found in. Maintenance windows are a bank's,
+# not a merchant's, and anyone may record them.
+_SCOPED_BY: dict[Kind, tuple[str, str]] = {
+    Kind.POS_JOURNAL: ("merchant_id", "merchant_id"),
+    Kind.SETTLEMENT: ("merchant_id", "merchant_id"),
+    Kind.PAYOUTS: ("merchant_id", "merchant_id"),
+    Kind.CONTRACTS: ("merchant_id", "merchant_id"),
+    Kind.TERMINALS: ("merchant_id", "merchant_id"),
+    Kind.BANK_STATEMENT: ("account_no", "account_no"),
+}
+
+
+def _check_scope(con: duckdb.DuckDBPyConnection, kind: Kind, work: str, scope_table: str) -> None:
+    """Mark the rows that name a merchant (or an account) outside the scope."""
+    if kind not in _SCOPED_BY:
+        return
+    column, allowed = _SCOPED_BY[kind]
+    fine = f"NOT contains(';' || coalesce(__errors, '') || ';', ';{column}=')"
+    con.execute(
+        f"UPDATE {work} SET __errors = concat_ws(';', __errors, "
+        f"'{column}={RejectCode.NOT_IN_ORGANISATION.value}') "
+        f"WHERE {fine} AND {ident(column)} IS NOT NULL AND {ident(column)} NOT IN "
+        f"(SELECT {allowed} FROM {scope_table} WHERE {allowed} IS NOT NULL)"
+    )
 
 
 def drop(con: duckdb.DuckDBPyConnection, result: NormaliseResult) -> None:

@@ -9,13 +9,33 @@ due_date``; fields that do not apply are null.
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import sqlalchemy as sa
 
 from daozhang.domain.money import format_yuan
 from daozhang.report.explain import Lang, explain, next_action, title
+from daozhang.service.users import MerchantScope
+from daozhang.store import exception_query as query_repo
+from daozhang.store import findings as findings_repo
+from daozhang.store.exception_query import ExceptionPage, ExceptionQuery
 from daozhang.store.findings import StoredException
 
-__all__ = ["CONTRACT_FIELDS", "exception_record", "resolution_text"]
+__all__ = [
+    "CONTRACT_FIELDS",
+    "EXPORT_LIMIT",
+    "exception_detail_record",
+    "exception_events",
+    "exception_record",
+    "export_exceptions",
+    "find_exceptions",
+    "history_records",
+    "resolution_text",
+    "scoped_exception",
+]
 
 CONTRACT_FIELDS = (
     "type",
@@ -91,3 +111,79 @@ def exception_record(e: StoredException, lang: Lang) -> dict[str, Any]:
         "resolved_at": e.resolved_at.isoformat() if e.resolved_at else None,
         "resolution": resolution_text(e.resolution, lang),
     }
+
+
+# -- scoped queries: the web pages, the API and the exports ---------------------------
+
+EXPORT_LIMIT = 100_000
+"""Rows in one export at most: more than a spreadsheet user can read, few enough to build."""
+
+
+class _StateDatabase(Protocol):
+    @property
+    def db(self) -> sa.Engine: ...
+
+
+def find_exceptions(
+    ws: _StateDatabase,
+    scope: MerchantScope,
+    query: ExceptionQuery,
+    *,
+    page: int = 1,
+    per_page: int = 50,
+) -> ExceptionPage:
+    """One page of the exceptions ``query`` asks for, among those ``scope`` may see."""
+    with ws.db.connect() as conn:
+        return query_repo.page_of_exceptions(
+            conn, query, merchant_ids=scope.merchant_id_list(), page=page, per_page=per_page
+        )
+
+
+def export_exceptions(
+    ws: _StateDatabase, scope: MerchantScope, query: ExceptionQuery, *, limit: int = EXPORT_LIMIT
+) -> Iterator[StoredException]:
+    """All of them (up to ``limit``), in the query's order, for a CSV or Excel file."""
+    with ws.db.connect() as conn:
+        yield from query_repo.iter_exceptions(
+            conn, query, merchant_ids=scope.merchant_id_list(), limit=limit
+        )
+
+
+def scoped_exception(
+    ws: _StateDatabase, scope: MerchantScope, exception_id: int
+) -> StoredException | None:
+    """The exception if ``scope`` may see it; None alike when it does not exist or may not."""
+    with ws.db.connect() as conn:
+        return query_repo.get_scoped(conn, exception_id, merchant_ids=scope.merchant_id_list())
+
+
+def exception_events(ws: _StateDatabase, exception_id: int) -> list[dict[str, object]]:
+    """The history of an exception (check the scope first: see :func:`scoped_exception`)."""
+    with ws.db.connect() as conn:
+        return findings_repo.list_events(conn, exception_id)
+
+
+def history_records(events: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Events as JSON: ``at`` in ISO 8601, ``detail`` an object (stored as JSON text)."""
+    out = []
+    for ev in events:
+        at, detail = ev["at"], ev["detail"]
+        out.append(
+            {
+                "at": at.isoformat() if isinstance(at, dt.datetime) else at,
+                "event": ev["event"],
+                "actor": ev["actor"],
+                "run_id": ev["run_id"],
+                "detail": json.loads(detail) if isinstance(detail, str) and detail else detail,
+            }
+        )
+    return out
+
+
+def exception_detail_record(
+    e: StoredException, events: list[dict[str, object]], lang: Lang
+) -> dict[str, Any]:
+    """One exception with its history: :func:`exception_record` plus ``history``."""
+    rec = exception_record(e, lang)
+    rec["history"] = history_records(events)
+    return rec

@@ -29,7 +29,7 @@ import shutil
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -278,6 +278,8 @@ def import_paths(
     *,
     progress: Progress | None = None,
     dry_run: bool = False,
+    actor: str | None = None,
+    allowed_merchants: Collection[str] | None = None,
 ) -> ImportReport:
     """Import every file in ``paths`` (files and folders, any mix) into ``workspace``.
 
@@ -286,6 +288,13 @@ def import_paths(
         paths: files and folders.
         progress: called with (bytes done, bytes in total) as the import goes.
         dry_run: recognise, read and count everything, write nothing.
+        actor: who imports, as recorded; default the operating-system user.
+        allowed_merchants: the merchants the uploader's organisation may
+            import (None: any). Rows of other merchants, and bank entries on
+            accounts that are not the settlement account of an allowed
+            merchant's stored contract, are set aside as
+            ``not_in_organisation``: one organisation cannot write another's
+            records.
 
     Returns:
         An :class:`ImportReport`: one :class:`FileReport` per file and the
@@ -293,14 +302,19 @@ def import_paths(
         full, database gone) does, after rolling back what had not committed.
     """
     started = dt.datetime.now(dt.UTC)
-    actor = current_actor()
+    actor = actor or current_actor()
     files = list(iter_input_files(paths, exclude=workspace.home))
     sizes = [_size(p) if exists else 0 for p, exists in files]
     meter = _Progress(progress, sum(sizes))
     with workspace.import_lock():
         con = workspace.duckdb()
         try:
-            run = _ImportRun(workspace, con, actor=actor, dry_run=dry_run, meter=meter)
+            scope = None
+            if allowed_merchants is not None:
+                scope = _scope_table(workspace, con, allowed_merchants)
+            run = _ImportRun(
+                workspace, con, actor=actor, dry_run=dry_run, meter=meter, scope_table=scope
+            )
             try:
                 run.read_all(
                     [(p, exists, size) for (p, exists), size in zip(files, sizes, strict=True)]
@@ -319,6 +333,24 @@ def import_paths(
         started_at=started,
         finished_at=dt.datetime.now(dt.UTC),
     )
+
+
+_SCOPE = "__import_scope"
+
+
+def _scope_table(ws: Workspace, con: duckdb.DuckDBPyConnection, merchants: Collection[str]) -> str:
+    """The merchants and settlement accounts an organisation may import, as a table."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_SCOPE} (merchant_id VARCHAR, account_no VARCHAR)")
+    con.executemany(f"INSERT INTO {_SCOPE} VALUES (?, NULL)", [[m] for m in sorted(merchants)])
+    contracts = ws.record_files(Kind.CONTRACTS)
+    if contracts:
+        listing = ", ".join("'" + str(p).replace("'", "''") + "'" for p in contracts)
+        con.execute(
+            f"INSERT INTO {_SCOPE} SELECT DISTINCT NULL, settlement_account "
+            f"FROM read_parquet([{listing}]) "
+            f"WHERE merchant_id IN (SELECT merchant_id FROM {_SCOPE} WHERE merchant_id IS NOT NULL)"
+        )
+    return _SCOPE
 
 
 def _size(path: Path) -> int:
@@ -412,8 +444,10 @@ class _ImportRun:
         actor: str,
         dry_run: bool,
         meter: _Progress,
+        scope_table: str | None = None,
     ) -> None:
         self.ws, self.con, self.actor, self.dry_run, self.meter = ws, con, actor, dry_run, meter
+        self.scope_table = scope_table
         self.pan_key = ws.pan_key()
         self.slots: list[FileReport | None] = []
         self.pending: dict[Kind, list[_Pending]] = {}
@@ -690,6 +724,7 @@ class _ImportRun:
                 out_table=_NORM,
                 rejects_table=_NORM_REJECTS,
                 batch=True,
+                scope_table=self.scope_table,
             )
             staged = stage_batch(
                 self.con,

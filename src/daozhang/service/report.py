@@ -10,14 +10,17 @@ day is the transactions' local date.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
 
 from daozhang.pipeline import match
 from daozhang.service.runs import RecordSource, load_calendar, open_engine
-from daozhang.store.tables import exceptions, reconcile_runs
+from daozhang.store.tables import exceptions, reconcile_runs, run_merchant_days, run_merchants
+from daozhang.store.totals import totals_run_id
 
 __all__ = ["DailyReport", "MerchantDay", "daily_report"]
 
@@ -116,20 +119,37 @@ ORDER BY m.merchant_id
 
 
 def daily_report(ws: RecordSource, *, date: dt.date, as_of: dt.date | None = None) -> DailyReport:
-    """The report for ``date``, with arrival judged as of ``as_of`` (default: the last run's)."""
+    """The report for ``date``, with arrival judged as of ``as_of`` (default: the last run's).
+
+    As of the last successful run's date, the report is read from the totals
+    that run stored (instant, whatever the size of the workspace); as of any
+    other date, the records are matched again for it.
+    """
     with ws.db.connect() as conn:
-        if as_of is None:
-            as_of = conn.execute(
-                sa.select(sa.func.max(reconcile_runs.c.as_of)).where(
-                    reconcile_runs.c.status == "succeeded"
+        run_id = totals_run_id(conn)
+        run = (
+            conn.execute(
+                sa.select(reconcile_runs.c.as_of, reconcile_runs.c.warnings).where(
+                    reconcile_runs.c.id == run_id
                 )
-            ).scalar_one_or_none() or max(date, dt.date.today())
+            ).one_or_none()
+            if run_id is not None
+            else None
+        )
+        if as_of is None:
+            as_of = run.as_of if run is not None else max(date, dt.date.today())
         stake = _at_stake(conn, date)
-    calendar, problems = load_calendar(ws.home)
-    with open_engine(ws) as engine:
-        warnings = match(engine, as_of=as_of, calendar=calendar)
-        engine.load_arrow("report_day", pa.table({"d": pa.array([date], pa.date32())}))
-        rows = engine.fetch(_REPORT_SQL).to_pylist()
+        stored = run is not None and run.as_of == as_of
+        if stored:
+            rows = _stored_rows(conn, date)
+            warnings = list(json.loads(run.warnings or "[]")) if run is not None else []
+            problems: list[str] = []
+    if not stored:
+        calendar, problems = load_calendar(ws.home)
+        with open_engine(ws) as engine:
+            warnings = match(engine, as_of=as_of, calendar=calendar)
+            engine.load_arrow("report_day", pa.table({"d": pa.array([date], pa.date32())}))
+            rows = engine.fetch(_REPORT_SQL).to_pylist()
     merchants = []
     for r in rows:
         count, fen = stake.get(r["merchant_id"], (0, 0))
@@ -151,6 +171,26 @@ def daily_report(ws: RecordSource, *, date: dt.date, as_of: dt.date | None = Non
             )
         )
     return DailyReport(date, as_of, tuple(merchants), (*problems, *warnings))
+
+
+def _stored_rows(conn: sa.Connection, date: dt.date) -> list[dict[str, Any]]:
+    """The day's per-merchant totals as the last run stored them (store/totals.py)."""
+    d = run_merchant_days.c
+    money = ("sales_count", "sales_fen", "refunds_fen", "settled_fen", "fee_fen", "net_fen")
+    rows = conn.execute(
+        sa.select(
+            d.merchant_id,
+            run_merchants.c.merchant_name,
+            *(sa.func.sum(d[m]).label(m) for m in (*money, "paid_out_fen", "arrived_fen")),
+        )
+        .select_from(
+            run_merchant_days.outerjoin(run_merchants, run_merchants.c.merchant_id == d.merchant_id)
+        )
+        .where(d.day == date)
+        .group_by(d.merchant_id, run_merchants.c.merchant_name)
+        .order_by(d.merchant_id)
+    )
+    return [dict(r._mapping) for r in rows]
 
 
 def _at_stake(conn: sa.Connection, date: dt.date) -> dict[str, tuple[int, int]]:

@@ -12,7 +12,12 @@ Applying a run's findings:
   that arrived), never deleted.
 
 Every change appends a row to ``exception_events`` with the run, the actor
-and the time.
+and the time. Times go in as UTC and come back as aware UTC datetimes on
+every database (:func:`daozhang.store.db.as_utc`). Identifiers come from the
+user's files and may be longer than their columns or hold NUL bytes, which
+PostgreSQL refuses: they are stored as :func:`daozhang.store.db.fit_text`
+makes them, the same on every database, and an exception is found again by
+its stored :func:`identity`.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, func, insert, select, update
 
 from daozhang.domain.findings import Evidence, ExceptionType, Finding
+from daozhang.store.db import as_utc, as_utc_or_none, storable
 from daozhang.store.tables import exception_events, exceptions, reconcile_runs
 
 __all__ = [
@@ -33,9 +39,11 @@ __all__ = [
     "apply_findings",
     "finish_run",
     "get_exception",
+    "identity",
     "list_events",
     "list_exceptions",
     "start_run",
+    "stored_exception",
 ]
 
 
@@ -75,6 +83,7 @@ class StoredException:
     resolution: dict[str, object] | None
     first_run_id: int
     last_run_id: int
+    ref_date: dt.date | None = None  # the day it is about: transaction date, or settle date
 
 
 def start_run(
@@ -82,7 +91,16 @@ def start_run(
 ) -> int:
     result = conn.execute(
         insert(reconcile_runs).values(
-            as_of=as_of, engine=engine, status="running", actor=actor, started_at=now
+            storable(
+                reconcile_runs,
+                {
+                    "as_of": as_of,
+                    "engine": engine,
+                    "status": "running",
+                    "actor": actor,
+                    "started_at": as_utc(now),
+                },
+            )
         )
     )
     run_id = result.inserted_primary_key
@@ -104,11 +122,16 @@ def finish_run(
         update(reconcile_runs)
         .where(reconcile_runs.c.id == run_id)
         .values(
-            status=status,
-            finished_at=now,
-            stats=json.dumps(stats or {}, ensure_ascii=False, default=str),
-            warnings=json.dumps(list(warnings), ensure_ascii=False),
-            message=message,
+            storable(
+                reconcile_runs,
+                {
+                    "status": status,
+                    "finished_at": as_utc(now),
+                    "stats": json.dumps(stats or {}, ensure_ascii=False, default=str),
+                    "warnings": json.dumps(list(warnings), ensure_ascii=False),
+                    "message": message,
+                },
+            )
         )
     )
 
@@ -123,23 +146,32 @@ def _evidence_json(evidence: Iterable[Evidence]) -> str:
     )
 
 
+def identity(f: Finding) -> tuple[str, str]:
+    """``(type, key)`` of the stored exception for ``f``: its key as the database keeps it."""
+    return f.type.value, str(storable(exceptions, {"key": f.key})["key"])
+
+
 def _values(f: Finding) -> dict[str, object]:
-    return {
-        "merchant_id": f.merchant_id,
-        "terminal_id": f.terminal_id,
-        "batch_no": f.batch_no,
-        "trace_no": f.trace_no,
-        "rrn": f.rrn,
-        "payout_id": f.payout_id,
-        "bank_txn_id": f.bank_txn_id,
-        "amount_fen": f.amount_fen,
-        "currency": f.currency,
-        "expected": f.expected,
-        "actual": f.actual,
-        "facts": json.dumps(f.facts, ensure_ascii=False, sort_keys=True),
-        "evidence": _evidence_json(f.evidence),
-        "ref_date": _ref_date(f),
-    }
+    """The columns of ``f`` that a run may change, as stored."""
+    return storable(
+        exceptions,
+        {
+            "merchant_id": f.merchant_id,
+            "terminal_id": f.terminal_id,
+            "batch_no": f.batch_no,
+            "trace_no": f.trace_no,
+            "rrn": f.rrn,
+            "payout_id": f.payout_id,
+            "bank_txn_id": f.bank_txn_id,
+            "amount_fen": f.amount_fen,
+            "currency": f.currency,
+            "expected": f.expected,
+            "actual": f.actual,
+            "facts": json.dumps(f.facts, ensure_ascii=False, sort_keys=True),
+            "evidence": _evidence_json(f.evidence),
+            "ref_date": _ref_date(f),
+        },
+    )
 
 
 def _ref_date(f: Finding) -> dt.date | None:
@@ -159,12 +191,17 @@ def _event(
 ) -> None:
     conn.execute(
         insert(exception_events).values(
-            exception_id=exception_id,
-            run_id=run_id,
-            at=now,
-            actor=actor,
-            event=event,
-            detail=json.dumps(detail or {}, ensure_ascii=False, default=str),
+            storable(
+                exception_events,
+                {
+                    "exception_id": exception_id,
+                    "run_id": run_id,
+                    "at": as_utc(now),
+                    "actor": actor,
+                    "event": event,
+                    "detail": json.dumps(detail or {}, ensure_ascii=False, default=str),
+                },
+            )
         )
     )
 
@@ -183,6 +220,7 @@ def apply_findings(
     ``resolutions`` gives, for each open exception the run did not find
     again, what became of its records (from the same run).
     """
+    now = as_utc(now)
     existing = {
         (row.type, row.key): row
         for row in conn.execute(
@@ -194,14 +232,14 @@ def apply_findings(
                 exceptions.c.amount_fen,
                 exceptions.c.expected,
                 exceptions.c.actual,
-            )
+            ).order_by(exceptions.c.id)
         )
     }
     opened = changed = reopened = unchanged = resolved = 0
     seen: set[tuple[str, str]] = set()
     new_rows: list[dict[str, object]] = []
     for f in findings:
-        ident = (f.type.value, f.key)
+        ident = identity(f)
         seen.add(ident)
         values = _values(f)
         row = existing.get(ident)
@@ -209,8 +247,8 @@ def apply_findings(
             new_rows.append(
                 {
                     **values,
-                    "type": f.type.value,
-                    "key": f.key,
+                    "type": ident[0],
+                    "key": ident[1],
                     "status": "open",
                     "due_date": f.due_date,
                     "first_run_id": run_id,
@@ -219,7 +257,8 @@ def apply_findings(
                 }
             )
             continue
-        moved = (row.amount_fen, row.expected, row.actual) != (f.amount_fen, f.expected, f.actual)
+        stored = (values["amount_fen"], values["expected"], values["actual"])
+        moved = (row.amount_fen, row.expected, row.actual) != stored
         was_resolved = row.status == "resolved"
         conn.execute(
             update(exceptions)
@@ -256,19 +295,24 @@ def apply_findings(
     if new_rows:
         conn.execute(insert(exceptions), new_rows)
         ids = conn.execute(
-            select(exceptions.c.id).where(exceptions.c.first_run_id == run_id)
+            select(exceptions.c.id)
+            .where(exceptions.c.first_run_id == run_id)
+            .order_by(exceptions.c.id)
         ).scalars()
         conn.execute(
             insert(exception_events),
             [
-                {
-                    "exception_id": i,
-                    "run_id": run_id,
-                    "at": now,
-                    "actor": actor,
-                    "event": "opened",
-                    "detail": "{}",
-                }
+                storable(
+                    exception_events,
+                    {
+                        "exception_id": i,
+                        "run_id": run_id,
+                        "at": now,
+                        "actor": actor,
+                        "event": "opened",
+                        "detail": "{}",
+                    },
+                )
                 for i in ids
             ],
         )
@@ -308,6 +352,11 @@ def open_keys(conn: Connection) -> list[tuple[str, str]]:
     return [(r.type, r.key) for r in rows]
 
 
+def stored_exception(row: object) -> StoredException:
+    """A row of ``exceptions`` (any select of the whole table) as a StoredException."""
+    return _stored(row)
+
+
 def _stored(row: object) -> StoredException:
     m = row._mapping  # type: ignore[attr-defined]
     return StoredException(
@@ -329,11 +378,12 @@ def _stored(row: object) -> StoredException:
         facts=json.loads(m["facts"]),
         evidence=tuple(Evidence(**e) for e in json.loads(m["evidence"])),
         due_date=m["due_date"],
-        opened_at=m["opened_at"],
-        resolved_at=m["resolved_at"],
+        opened_at=as_utc(m["opened_at"]),
+        resolved_at=as_utc_or_none(m["resolved_at"]),
         resolution=json.loads(m["resolution"]) if m["resolution"] else None,
         first_run_id=m["first_run_id"],
         last_run_id=m["last_run_id"],
+        ref_date=m["ref_date"],
     )
 
 
@@ -375,9 +425,10 @@ def get_exception(conn: Connection, exception_id: int) -> StoredException | None
 
 
 def list_events(conn: Connection, exception_id: int) -> list[dict[str, object]]:
+    """The history of an exception, oldest first (``at`` an aware UTC datetime)."""
     rows = conn.execute(
         select(exception_events)
         .where(exception_events.c.exception_id == exception_id)
         .order_by(exception_events.c.id)
     )
-    return [dict(r._mapping) for r in rows]
+    return [{**r._mapping, "at": as_utc(r.at)} for r in rows]

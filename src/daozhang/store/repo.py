@@ -8,7 +8,10 @@ is rolled back by the next workspace open (see :mod:`.workspace`).
 
 Functions take a SQLAlchemy ``Connection`` first and everything else by
 keyword, and the caller owns the transaction (``with engine.begin() as conn``).
-Times are stored in UTC; SQLite forgets the zone, so they are read back as UTC.
+Times are stored in UTC and read back as aware UTC datetimes on every
+database (:func:`daozhang.store.db.as_utc`); text is made storable on every
+database (:func:`daozhang.store.db.storable`): a rejected row is exactly the
+kind of text that holds NUL bytes.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from sqlalchemy import Connection, Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from daozhang.ingest.rejects import Reject, reject_messages
+from daozhang.store.db import as_utc, as_utc_or_none, storable
 from daozhang.store.tables import imports
 from daozhang.store.tables import rejects as rejects_table
 
@@ -101,15 +105,7 @@ class RejectRow:
         return reject_messages(self.code, field=self.field, value=self.value, detail=self.detail)
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)
-
-
 def _import_row(r: Row[Any]) -> ImportRow:
-    started = _utc(r.started_at)
-    assert started is not None
     return ImportRow(
         id=r.id,
         path=r.path,
@@ -121,8 +117,8 @@ def _import_row(r: Row[Any]) -> ImportRow:
         counts=ImportCounts(r.rows_read, r.rows_imported, r.rows_duplicate, r.rows_rejected),
         message=r.message,
         actor=r.actor,
-        started_at=started,
-        finished_at=_utc(r.finished_at),
+        started_at=as_utc(r.started_at),
+        finished_at=as_utc_or_none(r.finished_at),
     )
 
 
@@ -132,7 +128,16 @@ def start_import(
     """Record that an import of ``path`` has begun; returns its id."""
     result = conn.execute(
         insert(imports).values(
-            path=path, file_sha256=file_sha256, status="running", actor=actor, started_at=now
+            storable(
+                imports,
+                {
+                    "path": path,
+                    "file_sha256": file_sha256,
+                    "status": "running",
+                    "actor": actor,
+                    "started_at": as_utc(now),
+                },
+            )
         )
     )
     key = result.inserted_primary_key
@@ -171,17 +176,20 @@ def add_rejects(conn: Connection, *, import_id: int, rejects: Iterable[Reject]) 
         conn.execute(
             insert(rejects_table),
             [
-                {
-                    "import_id": import_id,
-                    "path": r.path,
-                    "line": r.line,
-                    "field": r.field,
-                    "value": r.value,
-                    "code": r.code.value,
-                    "detail": r.detail,
-                    "reason": r.reason,
-                    "raw": r.raw,
-                }
+                storable(
+                    rejects_table,
+                    {
+                        "import_id": import_id,
+                        "path": r.path,
+                        "line": r.line,
+                        "field": r.field,
+                        "value": r.value,
+                        "code": r.code.value,
+                        "detail": r.detail,
+                        "reason": r.reason,
+                        "raw": r.raw,
+                    },
+                )
                 for r in batch
             ],
         )
@@ -217,17 +225,22 @@ def commit_import(
                 update(imports)
                 .where(imports.c.id == import_id)
                 .values(
-                    status="committed",
-                    committed_sha256=file_sha256,
-                    kind=kind,
-                    format=format,
-                    encoding=encoding,
-                    rows_read=counts.rows_read,
-                    rows_imported=counts.rows_imported,
-                    rows_duplicate=counts.rows_duplicate,
-                    rows_rejected=counts.rows_rejected,
-                    message=message,
-                    finished_at=now,
+                    storable(
+                        imports,
+                        {
+                            "status": "committed",
+                            "committed_sha256": file_sha256,
+                            "kind": kind,
+                            "format": format,
+                            "encoding": encoding,
+                            "rows_read": counts.rows_read,
+                            "rows_imported": counts.rows_imported,
+                            "rows_duplicate": counts.rows_duplicate,
+                            "rows_rejected": counts.rows_rejected,
+                            "message": message,
+                            "finished_at": as_utc(now),
+                        },
+                    )
                 )
             )
     except IntegrityError as exc:
@@ -249,7 +262,7 @@ def finish_import(
     """End an import that did not commit: ``failed``, ``duplicate_file`` or ``rolled_back``."""
     if status == "committed":
         raise ValueError("use commit_import to commit")
-    values: dict[str, object] = {"status": status, "finished_at": now, "message": message}
+    values: dict[str, object] = {"status": status, "finished_at": as_utc(now), "message": message}
     if kind is not None:
         values["kind"] = kind
     if format is not None:
@@ -263,7 +276,7 @@ def finish_import(
             rows_duplicate=counts.rows_duplicate,
             rows_rejected=counts.rows_rejected,
         )
-    conn.execute(update(imports).where(imports.c.id == import_id).values(**values))
+    conn.execute(update(imports).where(imports.c.id == import_id).values(storable(imports, values)))
 
 
 def running_imports(conn: Connection) -> list[int]:

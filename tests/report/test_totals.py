@@ -139,3 +139,24 @@ def test_a_late_payout_turns_the_bank_step_late(example: WorkedExample, tmp_path
         view = overview(ws, MerchantScope.everything())
         assert [e.type.value for e in view.urgent] == ["arrived_late"]
         assert [(s.type.value, s.count) for s in view.at_stake] == [("arrived_late", 1)]
+
+
+def test_the_overview_changes_when_the_missing_credit_comes_in(
+    example: WorkedExample, tmp_path: Path
+) -> None:
+    """Answers are kept between runs (service/overview.py), and a run replaces them."""
+    files = {n: t for n, t in example.files.items() if n != "bank_statement.csv"}
+    first = WorkedExample(files=files, as_of=example.as_of, finds=frozenset())
+    with Workspace.open(tmp_path / "home", env={}) as ws:
+        import_paths(ws, first.write(tmp_path / "in"))
+        reconcile_workspace(ws, as_of=example.as_of, actor="test")
+        before = overview(ws, MerchantScope.everything())
+        assert [e.type.value for e in before.urgent] == ["settled_not_arrived"]
+        assert overview(ws, MerchantScope.everything()) is before  # kept, not recomputed
+        bank = tmp_path / "later" / "bank_statement.csv"
+        bank.parent.mkdir()
+        bank.write_text(example.files["bank_statement.csv"], encoding="utf-8")
+        import_paths(ws, [bank])
+        reconcile_workspace(ws, as_of=example.as_of, actor="test")
+        after = overview(ws, MerchantScope.everything())
+        assert after.urgent == () and after.total.arrived_fen == before.total.net_fen

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from daozhang.domain.money import format_yuan
 from daozhang.report.explain import Lang, explain, next_action, title
+from daozhang.service.cache import cached
 from daozhang.service.users import MerchantScope
 from daozhang.store import exception_query as query_repo
 from daozhang.store import findings as findings_repo
@@ -132,11 +133,18 @@ def find_exceptions(
     page: int = 1,
     per_page: int = 50,
 ) -> ExceptionPage:
-    """One page of the exceptions ``query`` asks for, among those ``scope`` may see."""
-    with ws.db.connect() as conn:
-        return query_repo.page_of_exceptions(
-            conn, query, merchant_ids=scope.merchant_id_list(), page=page, per_page=per_page
-        )
+    """One page of the exceptions ``query`` asks for, among those ``scope`` may see.
+
+    Kept until the next run or exception change (service/cache.py).
+    """
+
+    def compute() -> ExceptionPage:
+        with ws.db.connect() as conn:
+            return query_repo.page_of_exceptions(
+                conn, query, merchant_ids=scope.merchant_id_list(), page=page, per_page=per_page
+            )
+
+    return cached(ws, ("exceptions", scope, query, page, per_page), compute)
 
 
 def export_exceptions(

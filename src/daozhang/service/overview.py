@@ -32,6 +32,7 @@ import sqlalchemy as sa
 
 from daozhang.domain.findings import ExceptionType
 from daozhang.report.totals import PayoutAttempt
+from daozhang.service.cache import cached
 from daozhang.service.users import MerchantScope
 from daozhang.store.findings import StoredException, stored_exception
 from daozhang.store.tables import (
@@ -281,12 +282,28 @@ def overview(
 ) -> Overview:
     """Money per day of the period, what is at stake by type, and what needs doing first.
 
-    The period defaults to the last :data:`DEFAULT_PERIOD_DAYS` days with
-    data. Money at stake counts the open exceptions about days in the
-    period (a transaction's date, a payout's settle date; an exception with
-    no date always counts); "what needs you today" is every open exception,
-    earliest due date first, then the most money.
+    The period defaults to the last :data:`DEFAULT_PERIOD_DAYS` days up to
+    the last run's as-of date. Money at stake counts the open exceptions
+    about days in the period (a transaction's date, a payout's settle date;
+    an exception with no date always counts); "what needs you today" is
+    every open exception, earliest due date first, then the most money.
+    Answers are kept until the next run or exception change (service/cache.py).
     """
+    return cached(
+        ws,
+        ("overview", scope, start, end, urgent),
+        lambda: _overview(ws, scope, start=start, end=end, urgent=urgent),
+    )
+
+
+def _overview(
+    ws: _Database,
+    scope: MerchantScope,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    urgent: int = 8,
+) -> Overview:
     with ws.db.connect() as conn:
         run_id, as_of = _last_run(conn)
         start, end = _period(conn, scope, start, end, as_of)
@@ -350,6 +367,10 @@ def overview(
 
 def list_merchants(ws: _Database, scope: MerchantScope) -> list[MerchantSummary]:
     """Every merchant of the scope the last run saw, with its money and open exceptions."""
+    return list(cached(ws, ("merchants", scope), lambda: tuple(_list_merchants(ws, scope))))
+
+
+def _list_merchants(ws: _Database, scope: MerchantScope) -> list[MerchantSummary]:
     with ws.db.connect() as conn:
         names = dict(
             conn.execute(

@@ -16,9 +16,12 @@ their scripts from a CDN). Every route needs a signed-in user except
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -88,9 +91,22 @@ def create_app(workspace: Workspace | Path, config: WebConfig | None = None) -> 
     api.add_openapi_route(app)
     _add_error_handlers(app)
     app.add_middleware(WebMiddleware, config=cfg, upload_paths=UPLOAD_PATHS)
+    app.router.on_startup.append(_limit_threads)
     if owned:
         app.router.on_shutdown.append(ws.close)
     return app
+
+
+async def _limit_threads() -> None:
+    """Run the routes (plain functions, in worker threads) at most two per core at once.
+
+    anyio allows 40 threads by default; on a 2-core machine 40 requests at
+    once only take turns at the interpreter lock, and every one of them
+    waits: measured with 20 clients on 1M transactions, 4 threads answered
+    a quarter more requests, with a shorter tail, than 40.
+    """
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = max(2, 2 * (os.cpu_count() or 1))
 
 
 def _wants_json(request: Request) -> bool:

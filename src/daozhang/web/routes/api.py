@@ -54,6 +54,13 @@ PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE, description="Items per pag
 Lang = Annotated[str | None, Query(pattern="^(zh|en)$", description="zh (default) or en.")]
 
 
+def _json(body: dict[str, Any]) -> JSONResponse:
+    """``body`` as JSON, as it is: the busiest lists skip FastAPI's validation and
+    re-encoding of their return value, a recursive walk that cost more than the
+    query under twenty clients at once."""
+    return JSONResponse(body)
+
+
 def _page(items: Sequence[Any], page: int, per_page: int) -> dict[str, Any]:
     start = (page - 1) * per_page
     return {
@@ -83,18 +90,20 @@ def list_exceptions(
     page: Page = 1,
     per_page: PerPage = 50,
     lang: Lang = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Items are exactly the objects of ``daozhang exceptions --format json``."""
     form = exception_filters(request.query_params)
     found = exc_svc.find_exceptions(
         site_of(request).ws, viewer.scope, form.query, page=page, per_page=per_page
     )
-    return {
-        "items": [exc_svc.exception_record(e, viewer.lang) for e in found.items],
-        "page": found.page,
-        "per_page": found.per_page,
-        "total": found.total,
-    }
+    return _json(
+        {
+            "items": [exc_svc.exception_record(e, viewer.lang) for e in found.items],
+            "page": found.page,
+            "per_page": found.per_page,
+            "total": found.total,
+        }
+    )
 
 
 @router.get("/exceptions/{exception_id}", summary="One exception, with its history")
@@ -127,9 +136,10 @@ def _summary(m: ov_svc.MerchantSummary) -> dict[str, Any]:
 @router.get("/merchants", summary="Merchants with their money and open exceptions")
 def list_merchants(
     request: Request, viewer: ApiViewer, page: Page = 1, per_page: PerPage = 50
-) -> dict[str, Any]:
+) -> JSONResponse:
     merchants = ov_svc.list_merchants(site_of(request).ws, viewer.scope)
-    return _page([_summary(m) for m in merchants], page, per_page)
+    body = _page(merchants, page, per_page)
+    return _json({**body, "items": [_summary(m) for m in body["items"]]})
 
 
 def _day_totals(d: ov_svc.DayTotals) -> dict[str, Any]:
@@ -215,31 +225,33 @@ def overview(
     start: str | None = None,
     end: str | None = None,
     lang: Lang = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     ov = ov_svc.overview(
         site_of(request).ws,
         viewer.scope,
         start=_date_param(start, "start"),
         end=_date_param(end, "end"),
     )
-    return {
-        "start": ov.start.isoformat() if ov.start else None,
-        "end": ov.end.isoformat() if ov.end else None,
-        "as_of": ov.as_of.isoformat() if ov.as_of else None,
-        "run_id": ov.run_id,
-        "days": [_day_totals(d) for d in ov.days],
-        "total": _day_totals(ov.total),
-        "at_stake": [
-            {
-                "type": s.type.value,
-                "title": title(s.type, viewer.lang),
-                "count": s.count,
-                "amount": yuan(s.amount_fen),
-            }
-            for s in ov.at_stake
-        ],
-        "urgent": [exc_svc.exception_record(e, viewer.lang) for e in ov.urgent],
-    }
+    return _json(
+        {
+            "start": ov.start.isoformat() if ov.start else None,
+            "end": ov.end.isoformat() if ov.end else None,
+            "as_of": ov.as_of.isoformat() if ov.as_of else None,
+            "run_id": ov.run_id,
+            "days": [_day_totals(d) for d in ov.days],
+            "total": _day_totals(ov.total),
+            "at_stake": [
+                {
+                    "type": s.type.value,
+                    "title": title(s.type, viewer.lang),
+                    "count": s.count,
+                    "amount": yuan(s.amount_fen),
+                }
+                for s in ov.at_stake
+            ],
+            "urgent": [exc_svc.exception_record(e, viewer.lang) for e in ov.urgent],
+        }
+    )
 
 
 def _merchant_day(m: MerchantDay, day: dt.date) -> dict[str, Any]:

@@ -127,6 +127,21 @@ def test_one_import_at_a_time(workspace: Workspace) -> None:
         pass
 
 
+def test_a_waiting_import_says_so_once(workspace: Workspace) -> None:
+    other = Workspace.open(workspace.home, env={})
+    told: list[str] = []
+    with (
+        workspace.import_lock(),
+        pytest.raises(ImportLockBusyError),
+        other.import_lock(timeout=0.3, on_wait=lambda: told.append("waiting")),
+    ):
+        pass
+    assert told == ["waiting"]
+    with other.import_lock(timeout=0.2, on_wait=lambda: told.append("again")):
+        pass
+    assert told == ["waiting"]  # a free lock is taken without a word
+
+
 def test_opening_rolls_back_an_import_that_never_committed(any_db_workspace: Workspace) -> None:
     workspace = any_db_workspace
     with workspace.db.begin() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -46,11 +47,24 @@ def run_import(ws: Workspace, paths: list[Path], *, lang: str, dry_run: bool) ->
             def progress(done: int, all_bytes: int) -> None:
                 bar.update(task, completed=done, total=all_bytes)
 
-            report = import_paths(ws, paths, progress=progress, dry_run=dry_run)
+            report = import_paths(
+                ws, paths, progress=progress, dry_run=dry_run, on_wait=_waiting(lang)
+            )
     else:
-        report = import_paths(ws, paths, dry_run=dry_run)
+        report = import_paths(ws, paths, dry_run=dry_run, on_wait=_waiting(lang))
     _print_report(report, lang)
     return report.exit_code
+
+
+def _waiting(lang: str) -> Callable[[], None]:
+    def say_waiting() -> None:
+        err_console.print(
+            "另一个导入正在进行，等它完成后开始……"
+            if lang == "zh"
+            else "Another import is running; this one starts when it is done..."
+        )
+
+    return say_waiting
 
 
 def _files(paths: list[Path]) -> list[Path]:

@@ -280,6 +280,7 @@ def import_paths(
     dry_run: bool = False,
     actor: str | None = None,
     allowed_merchants: Collection[str] | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> ImportReport:
     """Import every file in ``paths`` (files and folders, any mix) into ``workspace``.
 
@@ -295,6 +296,8 @@ def import_paths(
             merchant's stored contract, are set aside as
             ``not_in_organisation``: one organisation cannot write another's
             records.
+        on_wait: called once when another import holds the workspace and
+            this one waits for it.
 
     Returns:
         An :class:`ImportReport`: one :class:`FileReport` per file and the
@@ -306,7 +309,7 @@ def import_paths(
     files = list(iter_input_files(paths, exclude=workspace.home))
     sizes = [_size(p) if exists else 0 for p, exists in files]
     meter = _Progress(progress, sum(sizes))
-    with workspace.import_lock():
+    with workspace.import_lock(on_wait=on_wait):
         con = workspace.duckdb()
         try:
             scope = None

@@ -29,7 +29,7 @@ import secrets
 import shutil
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -229,15 +229,24 @@ class Workspace:
 
     # -- the import lock and recovery ----------------------------------------
     @contextlib.contextmanager
-    def import_lock(self, *, timeout: float | None = None) -> Iterator[None]:
+    def import_lock(
+        self, *, timeout: float | None = None, on_wait: Callable[[], None] | None = None
+    ) -> Iterator[None]:
         """Hold the workspace's import lock (waits up to ``timeout`` seconds; None: forever).
+
+        ``on_wait`` is called once if the lock is not free at once, so that
+        whoever waits can say why nothing happens.
 
         Raises:
             ImportLockBusyError: the lock was not free in time.
         """
         with self._lock_path.open("a+b") as f:
             deadline = None if timeout is None else time.monotonic() + timeout
+            waited = False
             while not _try_lock(f):
+                if not waited and on_wait is not None:
+                    on_wait()
+                waited = True
                 if deadline is not None and time.monotonic() >= deadline:
                     raise ImportLockBusyError(f"another import is running in {self.home}")
                 time.sleep(0.1)

@@ -261,8 +261,8 @@ def test_zip_links_and_gbk_names() -> None:
         link = zipfile.ZipInfo("link.csv")
         link.external_attr = (stat.S_IFLNK | 0o777) << 16
         zf.writestr(link, "/etc/passwd")
-        zf.writestr("XXXX.csv", b"x")  # renamed below to GBK bytes, as Chinese Windows writes
-    raw = path.read_bytes().replace(b"XXXX.csv", "结算.csv".encode("gbk"))
+        zf.writestr("js01.csv", b"x")  # as long as 结算 in GBK; renamed below, as Windows writes
+    raw = path.read_bytes().replace(b"js01.csv", "结算.csv".encode("gbk"))
     path.write_bytes(raw)
     upload.files.append(path)
     try:

@@ -17,10 +17,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Protocol, TypeVar, cast
+from typing import TypeVar, cast
 
 import sqlalchemy as sa
 
+from daozhang.service.users import StateDatabase
 from daozhang.store.tables import exception_events
 from daozhang.store.totals import totals_run_id
 
@@ -32,18 +33,13 @@ _LOCK = threading.Lock()
 _ANSWERS: OrderedDict[tuple[Hashable, ...], object] = OrderedDict()
 
 
-class _StateDatabase(Protocol):
-    @property
-    def db(self) -> sa.Engine: ...
-
-
-def _markers(ws: _StateDatabase) -> tuple[int | None, int | None]:
+def _markers(ws: StateDatabase) -> tuple[int | None, int | None]:
     with ws.db.connect() as conn:
         events = conn.execute(sa.select(sa.func.max(exception_events.c.id))).scalar()
         return totals_run_id(conn), events
 
 
-def cached(ws: _StateDatabase, question: tuple[Hashable, ...], compute: Callable[[], _T]) -> _T:
+def cached(ws: StateDatabase, question: tuple[Hashable, ...], compute: Callable[[], _T]) -> _T:
     """``compute()``'s answer to ``question``, kept until the next run or exception change."""
     key = (str(ws.db.url), _markers(ws), *question)
     with _LOCK:

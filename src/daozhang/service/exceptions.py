@@ -12,14 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
-from typing import Any, Protocol
-
-import sqlalchemy as sa
+from typing import Any
 
 from daozhang.domain.money import format_yuan
 from daozhang.report.explain import Lang, explain, next_action, title
 from daozhang.service.cache import cached
-from daozhang.service.users import MerchantScope
+from daozhang.service.users import MerchantScope, StateDatabase
 from daozhang.store import exception_query as query_repo
 from daozhang.store import findings as findings_repo
 from daozhang.store.exception_query import ExceptionPage, ExceptionQuery
@@ -120,13 +118,8 @@ EXPORT_LIMIT = 100_000
 """Rows in one export at most: more than a spreadsheet user can read, few enough to build."""
 
 
-class _StateDatabase(Protocol):
-    @property
-    def db(self) -> sa.Engine: ...
-
-
 def find_exceptions(
-    ws: _StateDatabase,
+    ws: StateDatabase,
     scope: MerchantScope,
     query: ExceptionQuery,
     *,
@@ -148,7 +141,7 @@ def find_exceptions(
 
 
 def export_exceptions(
-    ws: _StateDatabase, scope: MerchantScope, query: ExceptionQuery, *, limit: int = EXPORT_LIMIT
+    ws: StateDatabase, scope: MerchantScope, query: ExceptionQuery, *, limit: int = EXPORT_LIMIT
 ) -> Iterator[StoredException]:
     """All of them (up to ``limit``), in the query's order, for a CSV or Excel file."""
     with ws.db.connect() as conn:
@@ -158,14 +151,14 @@ def export_exceptions(
 
 
 def scoped_exception(
-    ws: _StateDatabase, scope: MerchantScope, exception_id: int
+    ws: StateDatabase, scope: MerchantScope, exception_id: int
 ) -> StoredException | None:
     """The exception if ``scope`` may see it; None alike when it does not exist or may not."""
     with ws.db.connect() as conn:
         return query_repo.get_scoped(conn, exception_id, merchant_ids=scope.merchant_id_list())
 
 
-def exception_events(ws: _StateDatabase, exception_id: int) -> list[dict[str, object]]:
+def exception_events(ws: StateDatabase, exception_id: int) -> list[dict[str, object]]:
     """The history of an exception (check the scope first: see :func:`scoped_exception`)."""
     with ws.db.connect() as conn:
         return findings_repo.list_events(conn, exception_id)

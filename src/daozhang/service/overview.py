@@ -26,14 +26,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
 
 import sqlalchemy as sa
 
 from daozhang.domain.findings import ExceptionType
 from daozhang.report.totals import PayoutAttempt
 from daozhang.service.cache import cached
-from daozhang.service.users import MerchantScope
+from daozhang.service.users import MerchantScope, StateDatabase
 from daozhang.store.findings import StoredException, stored_exception
 from daozhang.store.tables import (
     exceptions,
@@ -64,13 +63,6 @@ __all__ = [
 
 DEFAULT_PERIOD_DAYS = 30
 """Without a period, the overview shows the last 30 days that have data."""
-
-
-class _Database(Protocol):
-    """What these functions need of a workspace: its state database."""
-
-    @property
-    def db(self) -> sa.Engine: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -273,7 +265,7 @@ def _period(
 
 
 def overview(
-    ws: _Database,
+    ws: StateDatabase,
     scope: MerchantScope,
     *,
     start: dt.date | None = None,
@@ -297,7 +289,7 @@ def overview(
 
 
 def _overview(
-    ws: _Database,
+    ws: StateDatabase,
     scope: MerchantScope,
     *,
     start: dt.date | None = None,
@@ -365,12 +357,12 @@ def _overview(
     )
 
 
-def list_merchants(ws: _Database, scope: MerchantScope) -> list[MerchantSummary]:
+def list_merchants(ws: StateDatabase, scope: MerchantScope) -> list[MerchantSummary]:
     """Every merchant of the scope the last run saw, with its money and open exceptions."""
     return list(cached(ws, ("merchants", scope), lambda: tuple(_list_merchants(ws, scope))))
 
 
-def _list_merchants(ws: _Database, scope: MerchantScope) -> list[MerchantSummary]:
+def _list_merchants(ws: StateDatabase, scope: MerchantScope) -> list[MerchantSummary]:
     with ws.db.connect() as conn:
         names = dict(
             conn.execute(
@@ -428,7 +420,7 @@ def _list_merchants(ws: _Database, scope: MerchantScope) -> list[MerchantSummary
 
 
 def merchant_trail(
-    ws: _Database,
+    ws: StateDatabase,
     scope: MerchantScope,
     merchant_id: str,
     *,

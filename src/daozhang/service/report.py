@@ -18,6 +18,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from daozhang.pipeline import match
+from daozhang.report.totals import MERCHANT_DAYS_SQL, MERCHANTS_SQL
 from daozhang.service.runs import RecordSource, load_calendar, open_engine
 from daozhang.store.tables import exceptions, reconcile_runs, run_merchant_days, run_merchants
 from daozhang.store.totals import totals_run_id
@@ -75,46 +76,20 @@ class DailyReport:
         )
 
 
-_REPORT_SQL = """
-WITH pos AS (
-    SELECT p.merchant_id,
-           SUM(CASE WHEN p.txn_type IN ('sale', 'preauth_complete') AND dp.disposition <> 'voided'
-                    THEN 1 ELSE 0 END) AS sales_count,
-           SUM(CASE WHEN p.txn_type IN ('sale', 'preauth_complete') AND dp.disposition <> 'voided'
-                    THEN ABS(p.amount_fen) ELSE 0 END) AS sales_fen,
-           SUM(CASE WHEN p.txn_type = 'refund' THEN ABS(p.amount_fen) ELSE 0 END) AS refunds_fen
-    FROM pos_s p JOIN pos_disp dp ON dp.row_id = p.row_id CROSS JOIN report_day day
-    WHERE p.txn_date = day.d AND p.result = 'approved'
-    GROUP BY p.merchant_id
-),
-stl AS (
-    SELECT s.merchant_id, MAX(s.merchant_name) AS settled_name,
-           SUM(s.amount_fen) AS settled_fen, SUM(s.fee_fen) AS fee_fen, SUM(s.net_fen) AS net_fen,
-           SUM(CASE WHEN pv.outcome = 'succeeded' THEN s.net_fen ELSE 0 END) AS paid_out_fen,
-           SUM(CASE WHEN pd.disposition IN ('arrived', 'arrived_late') THEN s.net_fen ELSE 0 END)
-               AS arrived_fen
-    FROM stl_s s
-    LEFT JOIN payout_v pv ON pv.payout_id = s.payout_id
-    LEFT JOIN payout_disp pd ON pd.payout_id = s.payout_id
-    CROSS JOIN report_day day
-    WHERE s.txn_date = day.d
-    GROUP BY s.merchant_id
-),
-merchants AS (SELECT merchant_id FROM pos UNION SELECT merchant_id FROM stl)
-SELECT m.merchant_id,
-       COALESCE(c.merchant_name, stl.settled_name) AS merchant_name,
-       COALESCE(pos.sales_count, 0) AS sales_count, COALESCE(pos.sales_fen, 0) AS sales_fen,
-       COALESCE(pos.refunds_fen, 0) AS refunds_fen,
-       COALESCE(stl.settled_fen, 0) AS settled_fen, COALESCE(stl.fee_fen, 0) AS fee_fen,
-       COALESCE(stl.net_fen, 0) AS net_fen, COALESCE(stl.paid_out_fen, 0) AS paid_out_fen,
-       COALESCE(stl.arrived_fen, 0) AS arrived_fen
-FROM merchants m
-LEFT JOIN pos ON pos.merchant_id = m.merchant_id
-LEFT JOIN stl ON stl.merchant_id = m.merchant_id
-LEFT JOIN (
-    SELECT merchant_id, MAX(merchant_name) AS merchant_name FROM contract_v GROUP BY merchant_id
-) c ON c.merchant_id = m.merchant_id
-ORDER BY m.merchant_id
+# The day's rows of the run totals (report/totals.py), per merchant: the same
+# definition the stored report is read from, filtered to one day.
+_REPORT_SQL = f"""
+SELECT d.merchant_id, MAX(m.merchant_name) AS merchant_name,
+       SUM(d.sales_count) AS sales_count, SUM(d.sales_fen) AS sales_fen,
+       SUM(d.refunds_fen) AS refunds_fen, SUM(d.settled_fen) AS settled_fen,
+       SUM(d.fee_fen) AS fee_fen, SUM(d.net_fen) AS net_fen,
+       SUM(d.paid_out_fen) AS paid_out_fen, SUM(d.arrived_fen) AS arrived_fen
+FROM ({MERCHANT_DAYS_SQL}) d
+CROSS JOIN report_day day
+LEFT JOIN ({MERCHANTS_SQL}) m ON m.merchant_id = d.merchant_id
+WHERE d.day = day.d
+GROUP BY d.merchant_id
+ORDER BY d.merchant_id
 """
 
 

@@ -19,6 +19,7 @@ from daozhang.domain.money import (
     parse_yuan,
     round_half_up_div,
     round_half_up_div_sql,
+    round_yuan_text,
 )
 
 fen = st.integers(min_value=-(10**15), max_value=10**15)
@@ -100,3 +101,19 @@ def test_money_refuses_floats_and_mixed_currencies() -> None:
         _ = Money(100, "CNY") + Money(100, "HKD")
     assert sum([Money(100), Money(250)]) == Money(350)
     assert str(Money(-5)) == "-0.05 CNY"
+
+
+@given(st.decimals(min_value=-(10**9), max_value=10**9, places=5, allow_nan=False))
+def test_five_decimal_amounts_round_half_up_like_decimal(value: Decimal) -> None:
+    """A WeChat Pay fee such as ``0.00500`` is rounded once, half away from zero."""
+    text = f"{value:.5f}"
+    expected = Decimal(text).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assert round_yuan_text(text) == format_yuan(int(expected * 100))
+
+
+def test_wechat_fee_of_half_a_fen_rounds_up_and_a_refund_fee_rounds_down() -> None:
+    assert round_yuan_text("0.00500") == "0.01"
+    assert round_yuan_text("-0.00500") == "-0.01"
+    assert round_yuan_text("¥1,234.5") == "1234.50"
+    with pytest.raises(MoneyError):
+        round_yuan_text("1e5")

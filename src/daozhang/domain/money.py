@@ -17,6 +17,8 @@ agree.
 38
 >>> fee_fen(1_000_000_00, rate_ppm=5_000, cap_fen=2_000)   # capped at 20.00
 2000
+>>> round_yuan_text("0.00500")                # a WeChat Pay fee, five decimals
+'0.01'
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ __all__ = [
     "parse_yuan",
     "round_half_up_div",
     "round_half_up_div_sql",
+    "round_yuan_text",
 ]
 
 CNY = "CNY"
@@ -117,6 +120,29 @@ def parse_yuan(text: str) -> int:
     if value != value.to_integral_value():
         raise MoneyError(f"more than two decimals in {text!r}")
     return int(value)
+
+
+def round_yuan_text(text: str) -> str:
+    """A decimal yuan amount with any number of decimals, rounded half up to the fen.
+
+    For the foreign formats that state amounts finer than the fen (WeChat
+    Pay fees have five decimals, some camt.053 statements too): they are
+    rounded here, once, with the product's one rule, and go on as ordinary
+    two-decimal yuan text. Canonical files are never rounded (see
+    :func:`parse_yuan`). Spaces, a yuan sign and thousand separators are
+    accepted as in :func:`parse_yuan`.
+
+    Raises:
+        MoneyError: not an amount.
+    """
+    s = text.strip().replace("¥", "").replace("￥", "")
+    if not _YUAN.match(s):
+        raise MoneyError(f"not an amount in yuan: {text!r}")
+    exact = Decimal(s.replace(",", ""))
+    exponent = exact.as_tuple().exponent
+    places = max(0, -exponent) if isinstance(exponent, int) else 0
+    whole = int(exact.scaleb(places))  # the amount in units of 10**-places yuan, exactly
+    return format_yuan(round_half_up_div(whole * 100, 10**places))
 
 
 def format_yuan(fen: int) -> str:

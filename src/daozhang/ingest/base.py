@@ -77,6 +77,11 @@ class Identification:
     file can be explained ("looks most like settlement: missing fee").
     ``closeness`` (0..1) ranks near misses: how alike the file and the
     format are, for the message about an unrecognised file.
+
+    ``reads_text`` says how the format will read this file: as text (it
+    gets a UTF-8 copy when the file is GB18030, same lines) or as the
+    original bytes (a spreadsheet, an XML document that declares its own
+    encoding, a binary message log).
     """
 
     format: str
@@ -84,6 +89,7 @@ class Identification:
     confidence: float
     missing: tuple[str, ...] = ()
     closeness: float = 0.0
+    reads_text: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +111,11 @@ class SourceFile:
 
     Attributes:
         path: the file as the user named it (for ``src_path`` and rejects).
-        data_path: the UTF-8 text to read: ``path`` itself or a transcoded copy.
+        data_path: what to read: the UTF-8 text (``path`` itself or a
+            transcoded copy), or ``path`` for a format that reads bytes.
         sha256: the original file's SHA-256, hex.
-        encoding: the original's encoding (``utf-8``, ``utf-8-sig``, ``gb18030``).
+        encoding: the original's encoding (``utf-8``, ``utf-8-sig``,
+            ``gb18030``), or ``binary`` for a file read as bytes.
         lines: the original's newline counts (a transcoded copy has the same lines).
         bad_lines: physical lines that did not decode; their rows are rejected.
     """

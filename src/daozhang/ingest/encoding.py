@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "BINARY",
     "HEAD_BYTES",
     "FileScan",
     "LineStats",
@@ -40,6 +41,7 @@ HEAD_BYTES = 64 * 1024
 UTF8 = "utf-8"
 UTF8_BOM = "utf-8-sig"
 GB18030 = "gb18030"
+BINARY = "binary"  # a file its format reads as bytes (a spreadsheet, XML, a message log)
 _BOM = codecs.BOM_UTF8
 
 

@@ -40,10 +40,12 @@ import duckdb
 from sqlalchemy import Connection
 
 from daozhang.domain.records import Kind
-from daozhang.ingest.base import FileHead, ReadContext, ReadResult, SourceFile
+from daozhang.ingest.base import FileHead, Format, ReadContext, ReadResult, SourceFile
 from daozhang.ingest.cards import set_pan_key
 from daozhang.ingest.encoding import (
+    BINARY,
     FileScan,
+    PreparedText,
     UndecodableFileError,
     decode_head,
     prepare_text,
@@ -69,6 +71,7 @@ from daozhang.normalise.normalise import drop as drop_normalised
 from daozhang.store import repo
 from daozhang.store.record_files import BatchFile, files_of_imports, publish, stage_batch
 from daozhang.store.repo import ImportCounts
+from daozhang.service.formats import workspace_formats
 from daozhang.store.workspace import Workspace
 
 __all__ = [
@@ -281,6 +284,7 @@ def import_paths(
     actor: str | None = None,
     allowed_merchants: Collection[str] | None = None,
     on_wait: Callable[[], None] | None = None,
+    formats: Sequence[Format] | None = None,
 ) -> ImportReport:
     """Import every file in ``paths`` (files and folders, any mix) into ``workspace``.
 
@@ -298,6 +302,10 @@ def import_paths(
             records.
         on_wait: called once when another import holds the workspace and
             this one waits for it.
+        formats: the formats a file may be recognised as (default: every
+            format the workspace knows, its own column profiles included).
+            One format (``import --profile``) reads every file as that
+            format, and a file it does not fit says what it expected.
 
     Returns:
         An :class:`ImportReport`: one :class:`FileReport` per file and the
@@ -316,7 +324,13 @@ def import_paths(
             if allowed_merchants is not None:
                 scope = _scope_table(workspace, con, allowed_merchants)
             run = _ImportRun(
-                workspace, con, actor=actor, dry_run=dry_run, meter=meter, scope_table=scope
+                workspace,
+                con,
+                actor=actor,
+                dry_run=dry_run,
+                meter=meter,
+                formats=formats if formats is not None else workspace_formats(workspace),
+                scope_table=scope,
             )
             try:
                 run.read_all(
@@ -447,9 +461,11 @@ class _ImportRun:
         actor: str,
         dry_run: bool,
         meter: _Progress,
+        formats: Sequence[Format],
         scope_table: str | None = None,
     ) -> None:
         self.ws, self.con, self.actor, self.dry_run, self.meter = ws, con, actor, dry_run, meter
+        self.formats = formats
         self.scope_table = scope_table
         self.pan_key = ws.pan_key()
         self.slots: list[FileReport | None] = []
@@ -544,24 +560,31 @@ class _ImportRun:
                 FileStatus.NOT_RECOGNISED, make_reject(RejectCode.EMPTY_FILE, path=path_str)
             )
         decoded = decode_head(scan.head, utf8_valid=scan.utf8_valid)
-        if decoded is None:
-            reject = make_reject(RejectCode.UNDECODABLE_FILE, path=path_str)
-            return _GiveUp(FileStatus.NOT_RECOGNISED, reject)
         head = FileHead(
-            path=path, size=scan.size, head=scan.head, text=decoded[0], encoding=decoded[1]
+            path=path,
+            size=scan.size,
+            head=scan.head,
+            text=decoded[0] if decoded else None,
+            encoding=decoded[1] if decoded else None,
         )
-        found = detect(head)
+        found = detect(head, self.formats)
         if isinstance(found, Unrecognised):
-            reject = make_reject(
-                RejectCode.UNRECOGNISED_FORMAT, path=path_str, detail=found.describe()
-            )
+            if decoded is None and not found.candidates:
+                reject = make_reject(RejectCode.UNDECODABLE_FILE, path=path_str)
+            else:
+                reject = make_reject(
+                    RejectCode.UNRECOGNISED_FORMAT, path=path_str, detail=found.describe()
+                )
             return _GiveUp(FileStatus.NOT_RECOGNISED, reject)
         fmt = found.format
-        try:
-            prepared = prepare_text(path, scan, workdir=workdir)
-        except UndecodableFileError as exc:
-            reject = make_reject(RejectCode.UNDECODABLE_FILE, path=path_str, detail=str(exc))
-            return _GiveUp(FileStatus.FAILED, reject, kind=fmt.kind, format=fmt.name)
+        if found.identification.reads_text:
+            try:
+                prepared = prepare_text(path, scan, workdir=workdir)
+            except UndecodableFileError as exc:
+                reject = make_reject(RejectCode.UNDECODABLE_FILE, path=path_str, detail=str(exc))
+                return _GiveUp(FileStatus.FAILED, reject, kind=fmt.kind, format=fmt.name)
+        else:
+            prepared = PreparedText(path, BINARY, frozenset(), is_copy=False)
         source = SourceFile(
             path=path,
             data_path=prepared.data_path,

@@ -136,7 +136,7 @@ def head_rows(head: FileHead, *, delimiter: str = ",", limit: int = HEAD_ROWS) -
     if sheet is not None:
         try:
             return list(_sheet_rows(head.path, limit))
-        except Exception:  # noqa: BLE001 - calamine raises several types for junk
+        except Exception:  # calamine raises several types for junk; none may escape
             return []
     if head.text is None:
         return []

@@ -11,10 +11,14 @@ from dataclasses import dataclass
 
 from daozhang.ingest.base import Candidate, FileHead, Format, Identification
 from daozhang.ingest.canonical import CANONICAL_FORMATS
+from daozhang.ingest.ics import ICS_FORMAT
 
 __all__ = ["FORMATS", "Detected", "Unrecognised", "detect", "format_named"]
 
-FORMATS: tuple[Format, ...] = (*CANONICAL_FORMATS,)
+FORMATS: tuple[Format, ...] = (
+    *CANONICAL_FORMATS,
+    ICS_FORMAT,
+)
 
 _CLOSEST = 3
 

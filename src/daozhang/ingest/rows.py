@@ -22,6 +22,7 @@ bounded by the batch, whatever the file's size.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pyarrow as pa
 
@@ -79,7 +80,7 @@ class RowSink:
         return self._rows
 
     def _flush(self) -> None:
-        arrays = {"src_line": pa.array(self._lines, pa.int64())}
+        arrays: dict[str, pa.Array[Any]] = {"src_line": pa.array(self._lines, pa.int64())}
         for name in self._fields:
             arrays[name] = pa.array(self._values[name], pa.string())
         batch = pa.table(arrays)

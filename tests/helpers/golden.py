@@ -61,14 +61,15 @@ def read_file(path: Path, formats: Sequence[Format] = FORMATS) -> FileRead:
         if found.identification.reads_text:
             prepared = prepare_text(path, scan, workdir=Path(tmp))
             data_path, encoding, bad = prepared.data_path, prepared.encoding, prepared.bad_lines
+            lines = prepared.lines or scan.lines
         else:
-            data_path, encoding, bad = path, BINARY, frozenset()
+            data_path, encoding, bad, lines = path, BINARY, frozenset(), scan.lines
         source = SourceFile(
             path=path,
             data_path=data_path,
             sha256=scan.sha256,
             encoding=encoding,
-            lines=scan.lines,
+            lines=lines,
             bad_lines=bad,
         )
         con = duckdb.connect()

@@ -9,8 +9,10 @@ from daozhang.ingest.encoding import (
     GB18030,
     UTF8,
     UTF8_BOM,
+    UTF16,
     UndecodableFileError,
     decode_head,
+    guess_encoding,
     prepare_text,
     scan_file,
 )
@@ -100,3 +102,28 @@ def test_head_cut_inside_a_character_still_decodes(tmp_path: Path) -> None:
 def test_head_of_a_gb18030_file_is_decoded_as_gb18030() -> None:
     decoded = decode_head(CHINESE.encode(GB18030), utf8_valid=False)
     assert decoded == (CHINESE, GB18030)
+
+
+def test_excel_unicode_text_export_is_utf16_and_read_by_its_bom(tmp_path: Path) -> None:
+    """Excel's "Unicode text" save is UTF-16LE with a BOM and tabs between cells."""
+    text = CHINESE.replace(",", "\t").replace("\n", "\r\n")
+    p = _write(tmp_path, text.encode("utf-16"))
+    scan = scan_file(p)
+    decoded = decode_head(scan.head, utf8_valid=scan.utf8_valid)
+    assert decoded is not None and decoded[1] == UTF16 and decoded[0] == text
+    prepared = prepare_text(p, scan, workdir=tmp_path / "work")
+    assert prepared.encoding == UTF16 and prepared.is_copy
+    assert prepared.data_path.read_bytes().decode("utf-8") == text
+    assert prepared.lines is not None and prepared.lines.content_lines == 2
+
+
+def test_a_cut_utf16_file_is_refused_as_a_whole(tmp_path: Path) -> None:
+    p = _write(tmp_path, CHINESE.encode("utf-16")[:-1])
+    with pytest.raises(UndecodableFileError, match="UTF-16"):
+        prepare_text(p, scan_file(p), workdir=tmp_path / "work")
+
+
+def test_a_big5_file_is_named_as_such_so_the_user_knows_what_to_resave() -> None:
+    big5 = ("交易日期,金額,餘額\n2026-01-01,100.00,200.00\n商戶入賬,銀聯\n" * 5).encode("big5")
+    assert guess_encoding(big5) == "big5"  # it still "decodes" as GB18030, into nonsense
+    assert guess_encoding(bytes(range(256)) * 20) is None

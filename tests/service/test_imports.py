@@ -152,6 +152,26 @@ def test_monday_tuesday_and_a_copy_of_monday_in_one_folder_count_each_row_once(
     }
 
 
+def test_a_utf16_export_imports_and_a_big5_file_says_to_resave_it(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """Excel's "Unicode text" is UTF-16; a Hong Kong bank's Big5 is named, not guessed at."""
+    row = "6222000011112222,2026-03-03,2026-03-03,1228.33,CNY,银联商务有限公司,,P0302,9000.00,B1"
+    utf16 = tmp_path / "unicode.csv"
+    utf16.write_bytes(f"{BANK}\r\n{row}\r\n".encode("utf-16"))
+    f = one(import_paths(workspace, [utf16]))
+    assert f.status is FileStatus.IMPORTED and f.encoding == "utf-16"  # type: ignore[attr-defined]
+    big5 = tmp_path / "hk.csv"
+    big5.write_bytes(
+        ("帳號,記賬日期,金額,對方戶名\n6222,2026-03-03,12.00,銀聯商務\n" * 5).encode("big5")
+    )
+    f = one(import_paths(workspace, [big5]))
+    assert f.status is FileStatus.NOT_RECOGNISED  # type: ignore[attr-defined]
+    problem = f.problem  # type: ignore[attr-defined]
+    assert problem.code == RejectCode.UNSUPPORTED_ENCODING and problem.detail == "big5"
+    assert "另存为 UTF-8 或 GB18030" in problem.messages()[0]
+
+
 def test_gb18030_bank_statement_from_chinese_excel_imports(
     workspace: Workspace, write_csv: WriteCsv
 ) -> None:

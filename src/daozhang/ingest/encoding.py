@@ -8,6 +8,12 @@ lines are valid UTF-8 (the bad lines are rejected one by one), else GB18030
 (lines that still do not decode are rejected one by one). When even that is
 hopeless (the header fails, or most lines do) the whole file is rejected.
 
+Two more cases are real: Excel's "Unicode text" export is UTF-16 with a BOM
+(read as such, by its BOM); and a file in some other encoding (Big5 from a
+Hong Kong bank, a Western code page) is refused with the encoding that
+charset-normalizer guesses named, so the user knows what to re-save. The
+guess only ever names a refusal; it never decides how a file is read.
+
 DuckDB reads only UTF-8, so anything else is transcoded, streaming, into a
 temporary UTF-8 copy. One pass over the bytes also gives the SHA-256 (the
 file's identity for "same file twice") and the newline statistics that let
@@ -24,6 +30,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import charset_normalizer
+
 __all__ = [
     "BINARY",
     "HEAD_BYTES",
@@ -32,6 +40,7 @@ __all__ = [
     "PreparedText",
     "UndecodableFileError",
     "decode_head",
+    "guess_encoding",
     "prepare_text",
     "scan_file",
 ]
@@ -41,6 +50,8 @@ HEAD_BYTES = 64 * 1024
 UTF8 = "utf-8"
 UTF8_BOM = "utf-8-sig"
 GB18030 = "gb18030"
+UTF16 = "utf-16"
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 BINARY = "binary"  # a file its format reads as bytes (a spreadsheet, XML, a message log)
 _BOM = codecs.BOM_UTF8
 
@@ -139,7 +150,9 @@ def decode_head(head: bytes, *, utf8_valid: bool) -> tuple[str, str] | None:
     incrementally (an incomplete tail is simply left out). A head that is
     neither encoding is not text we can recognise.
     """
-    candidates = (UTF8, GB18030) if utf8_valid else (GB18030, UTF8)
+    candidates: tuple[str, ...] = (UTF8, GB18030) if utf8_valid else (GB18030, UTF8)
+    if head.startswith(_UTF16_BOMS):
+        candidates = (UTF16,)
     for encoding in candidates:
         try:
             text = codecs.getincrementaldecoder(encoding)("strict").decode(head, final=False)
@@ -160,12 +173,15 @@ class PreparedText:
         encoding: what the original was: ``utf-8``, ``utf-8-sig`` or ``gb18030``.
         bad_lines: physical lines (1-based) that did not decode and were
             replaced in the copy; their rows must be rejected.
+        lines: the copy's newline counts when the original's are not its
+            lines (UTF-16, whose characters contain newline bytes); else None.
     """
 
     data_path: Path
     encoding: str
     bad_lines: frozenset[int]
     is_copy: bool
+    lines: LineStats | None = None  # the copy's own, when the original's bytes mislead
 
 
 def prepare_text(path: Path, scan: FileScan, *, workdir: Path) -> PreparedText:
@@ -185,6 +201,8 @@ def prepare_text(path: Path, scan: FileScan, *, workdir: Path) -> PreparedText:
         return PreparedText(path, UTF8_BOM if scan.has_bom else UTF8, frozenset(), False)
     workdir.mkdir(parents=True, exist_ok=True)
     copy = workdir / "transcoded.csv"
+    if scan.head.startswith(_UTF16_BOMS):
+        return _transcode_utf16(path, copy)
     if _mostly_utf8(path):
         return _salvage(path, copy, UTF8)
     try:
@@ -197,6 +215,39 @@ def prepare_text(path: Path, scan: FileScan, *, workdir: Path) -> PreparedText:
         copy.unlink(missing_ok=True)
         return _salvage(path, copy, GB18030)
     return PreparedText(copy, GB18030, frozenset(), True)
+
+
+def _transcode_utf16(path: Path, copy: Path) -> PreparedText:
+    """A UTF-16 file (its BOM says which order) as a UTF-8 copy; damage refuses it whole.
+
+    UTF-16 is not line-safe (a cut byte shifts every following character),
+    so there is no line-by-line salvage as for UTF-8 and GB18030.
+    """
+    try:
+        with (
+            path.open(encoding=UTF16, errors="strict", newline="") as src,
+            copy.open("w", encoding=UTF8, newline="") as dst,
+        ):
+            shutil.copyfileobj(src, dst, CHUNK)
+    except UnicodeError as exc:
+        copy.unlink(missing_ok=True)
+        raise UndecodableFileError(f"not valid UTF-16: {exc}") from exc
+    return PreparedText(copy, UTF16, frozenset(), True, lines=scan_file(copy).lines)
+
+
+_CHAOS = 10.0
+
+
+def guess_encoding(head: bytes) -> str | None:
+    """The encoding charset-normalizer believes ``head`` is in, to name in a refusal.
+
+    Only a clean guess counts (little "chaos", charset-normalizer's measure of
+    implausible text; short Big5 files score 5 %); binary data gets None.
+    """
+    best = charset_normalizer.from_bytes(head).best()
+    if best is None or best.percent_chaos > _CHAOS or best.encoding in ("ascii", "utf_8"):
+        return None
+    return str(best.encoding)
 
 
 _SAMPLE_LINES = 2000

@@ -40,6 +40,7 @@ class RejectCode(StrEnum):
     # whole file
     UNRECOGNISED_FORMAT = "unrecognised_format"
     UNDECODABLE_FILE = "undecodable_file"
+    UNSUPPORTED_ENCODING = "unsupported_encoding"
     EMPTY_FILE = "empty_file"
     DUPLICATE_HEADER = "duplicate_header"
     UNREADABLE_FILE = "unreadable_file"
@@ -65,6 +66,18 @@ class RejectCode(StrEnum):
     BAD_CURRENCY = "bad_currency"
     BAD_CARD = "bad_card"
     END_BEFORE_START = "end_before_start"
+    # column-mapping profiles (ingest/mapped.py)
+    HEADER_NOT_FOUND = "header_not_found"
+    BAD_DATE_FORMAT = "bad_date_format"
+    BAD_DIRECTION = "bad_direction"
+    BOTH_AMOUNTS = "both_amounts"
+    BALANCE_BREAK = "balance_break"
+    # WeChat Pay and Alipay bills (ingest/bills.py)
+    SUMMARY_MISMATCH = "summary_mismatch"
+    SUMMARY_MISSING = "summary_missing"
+    NOT_SETTLED = "not_settled"
+    NEUTRAL_ENTRY = "neutral_entry"
+    ID_AS_NUMBER = "id_as_number"
     # the uploader's organisation
     NOT_IN_ORGANISATION = "not_in_organisation"
 
@@ -80,6 +93,10 @@ REJECT_MESSAGES: dict[RejectCode, tuple[str, str]] = {
     RejectCode.UNDECODABLE_FILE: (
         "文件既不是 UTF-8 也不是 GB18030 编码的文本，无法读取",
         "the file is neither UTF-8 nor GB18030 text and cannot be read",
+    ),
+    RejectCode.UNSUPPORTED_ENCODING: (
+        "文件看起来是 {detail} 编码的文本；请另存为 UTF-8 或 GB18030 后再导入",
+        "the file looks like {detail} text; save it as UTF-8 or GB18030 and import it again",
     ),
     RejectCode.EMPTY_FILE: ("文件是空的，没有表头", "the file is empty: no header row"),
     RejectCode.DUPLICATE_HEADER: (
@@ -157,6 +174,53 @@ REJECT_MESSAGES: dict[RejectCode, tuple[str, str]] = {
     RejectCode.END_BEFORE_START: (
         "{field} 早于开始时间：{value}",
         "{field}: earlier than the start: {value}",
+    ),
+    RejectCode.HEADER_NOT_FOUND: (
+        "找不到表头行：应有这些列 {detail}",
+        "no header row found: the columns expected are {detail}",
+    ),
+    RejectCode.BAD_DATE_FORMAT: (
+        "{field} 不是 {detail} 格式的有效日期或时间：{value}",
+        "{field}: not a valid date or time as {detail}: {value}",
+    ),
+    RejectCode.BAD_DIRECTION: (
+        "{field} 的借贷方向 {value} 既不是收入也不是支出（{detail}）",
+        "{field}: the direction {value} is neither credit nor debit ({detail})",
+    ),
+    RejectCode.BOTH_AMOUNTS: (
+        "{field} 的收入和支出两列都有金额，无法判断方向：{value}",
+        "{field}: both the income and the expense column hold an amount: {value}",
+    ),
+    RejectCode.BALANCE_BREAK: (
+        "余额不连续：按相邻一笔的余额和本笔金额应为 {detail}，文件中为 {value}；"
+        "两笔之间可能缺了交易（本行照常导入）",
+        "the running balance breaks: the neighbouring balance and this amount give {detail}, "
+        "the file says {value}; a row may be missing in between (this row was imported)",
+    ),
+    RejectCode.SUMMARY_MISMATCH: (
+        "汇总行的“{field}”是 {value}，而明细行合计是 {detail}：账单可能不完整或被改动过，明细行已照常导入",
+        "the summary's {field} is {value} but the detail rows add up to {detail}: the bill may be "
+        "incomplete or altered; the detail rows were imported as they are",
+    ),
+    RejectCode.SUMMARY_MISSING: (
+        "账单没有汇总行（文件可能被截断），无法确认明细完整，整个文件未导入",
+        "the bill has no summary (the file may be cut short), so its detail cannot be checked "
+        "as complete; nothing of it was imported",
+    ),
+    RejectCode.NOT_SETTLED: (
+        "这一行不是已完成的收款、付款或退款（状态：{value}），未导入",
+        "this row is not a completed payment or refund (status {value}); not imported",
+    ),
+    RejectCode.NEUTRAL_ENTRY: (
+        "这笔记录收/支为“{value}”（不计收支：充值、提现、理财、退款等在自己账户之间的转移），"
+        "不是这个账户的收入或支出，未作为流水导入",
+        "this entry is neither income nor expense ({value}: a top-up, withdrawal, investment or "
+        "refund between the owner's own accounts); not imported as an account entry",
+    ),
+    RejectCode.ID_AS_NUMBER: (
+        "{field} 在表格里被存成了数字（{value}），位数已丢失；请用原始 CSV 账单导入",
+        "{field} was stored as a number in the spreadsheet ({value}) and its digits are lost; "
+        "import the original CSV bill instead",
     ),
     RejectCode.NOT_IN_ORGANISATION: (
         "{field} {value} 不属于您所在机构的商户，此行未导入",

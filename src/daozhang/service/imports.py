@@ -48,6 +48,7 @@ from daozhang.ingest.encoding import (
     PreparedText,
     UndecodableFileError,
     decode_head,
+    guess_encoding,
     prepare_text,
     scan_file,
 )
@@ -68,10 +69,10 @@ from daozhang.normalise.normalise import (
     rejected_rows_by_file,
 )
 from daozhang.normalise.normalise import drop as drop_normalised
+from daozhang.service.formats import workspace_formats
 from daozhang.store import repo
 from daozhang.store.record_files import BatchFile, files_of_imports, publish, stage_batch
 from daozhang.store.repo import ImportCounts
-from daozhang.service.formats import workspace_formats
 from daozhang.store.workspace import Workspace
 
 __all__ = [
@@ -382,6 +383,10 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+# charset-normalizer's names for what GB18030 reads.
+_GB_FAMILY = frozenset({"gb18030", "gbk", "gb2312", "cp936", "hz"})
+
+
 @dataclass(frozen=True, slots=True)
 class _GiveUp:
     """The file as a whole is not imported, and why."""
@@ -569,7 +574,12 @@ class _ImportRun:
         )
         found = detect(head, self.formats)
         if isinstance(found, Unrecognised):
-            if decoded is None and not found.candidates:
+            # Not UTF-8 and nothing recognised: maybe another encoding (Big5
+            # still "decodes" as GB18030, into nonsense). Name it if sure.
+            guess = guess_encoding(scan.head) if not scan.utf8_valid else None
+            if guess is not None and guess not in _GB_FAMILY:
+                reject = make_reject(RejectCode.UNSUPPORTED_ENCODING, path=path_str, detail=guess)
+            elif decoded is None and not found.candidates:
                 reject = make_reject(RejectCode.UNDECODABLE_FILE, path=path_str)
             else:
                 reject = make_reject(
@@ -590,7 +600,7 @@ class _ImportRun:
             data_path=prepared.data_path,
             sha256=scan.sha256,
             encoding=prepared.encoding,
-            lines=scan.lines,
+            lines=prepared.lines or scan.lines,
             bad_lines=prepared.bad_lines,
         )
         ctx = ReadContext(

@@ -41,9 +41,13 @@ test: lint typecheck unit
 
 # 100k, 1M and 10M POS transactions: import and reconcile timed separately,
 # against a bare DuckDB pass over the same files. BENCH_SIZES to choose.
+# Then each real format (camt.053, MT940, bills, ISO 8583, a column profile)
+# at BENCH_FORMAT_ROWS rows, against the same records as canonical CSV.
 BENCH_SIZES ?= 100000 1000000 10000000
+BENCH_FORMAT_ROWS ?= 1000000
 bench: $(VENV)/.runtime
 	$(BIN)/python -m daozhang.bench $(BENCH_SIZES)
+	$(BIN)/python -m daozhang.bench_formats $(BENCH_FORMAT_ROWS)
 
 bench-quick: $(VENV)/.runtime
 	$(BIN)/python -m daozhang.bench 100000

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main"]
+__all__ = ["main", "simulated_input"]
 
 OUT = Path("bench-out")
 
@@ -155,6 +155,11 @@ def _simulate(size: int) -> tuple[Path, str]:
         print(f"  simulated {size:,} transactions in {time.perf_counter() - start:.1f} s")
     as_of = json.loads(manifest.read_text(encoding="utf-8"))["as_of"]
     return folder, str(as_of)
+
+
+def simulated_input(size: int) -> Path:
+    """The simulated input files for ``size`` POS transactions (made once, then kept)."""
+    return _simulate(size)[0]
 
 
 def _one(size: int, *, web: bool = False) -> dict[str, Any]:

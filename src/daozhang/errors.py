@@ -5,6 +5,9 @@ reason), collected and reported; these are raised only when a run cannot be
 trusted or cannot go on::
 
     DaozhangError
+    ├── DescriptionError      a file a user wrote to describe their data cannot be used
+    │   ├── ProfileError        a column-mapping profile (ingest/profiles.py)
+    │   └── SpecError           an ISO 8583 message layout (ingest/iso8583_specs.py)
     ├── WorkspaceError        the workspace folder or database cannot be used
     ├── EngineError           the bulk engine (DuckDB, Spark) failed to run a rule
     └── ReconcileError        a reconcile run cannot be trusted
@@ -18,6 +21,7 @@ __all__ = [
     "ClassifierError",
     "ConservationError",
     "DaozhangError",
+    "DescriptionError",
     "EngineError",
     "ReconcileError",
     "WorkspaceError",
@@ -26,6 +30,24 @@ __all__ = [
 
 class DaozhangError(Exception):
     """Base of every error daozhang raises on purpose."""
+
+
+class DescriptionError(DaozhangError):
+    """A file a user wrote to describe their data (a profile, a message layout) is unusable.
+
+    Its author is a bookkeeper or an operations engineer, not us: ``zh`` and
+    ``en`` say which key is wrong and why, and the message names the file.
+    """
+
+    def __init__(self, source: str, zh: str, en: str) -> None:
+        super().__init__(f"{source}: {en}")
+        self.source = source
+        self.zh = zh
+        self.en = en
+
+    def message(self, lang: str) -> str:
+        """The message in ``lang`` (``zh`` or ``en``), with the file it is about."""
+        return f"{self.source}: {self.zh if lang == 'zh' else self.en}"
 
 
 class WorkspaceError(DaozhangError):

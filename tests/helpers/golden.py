@@ -23,11 +23,12 @@ from pathlib import Path
 import duckdb
 
 from daozhang.domain.records import Kind
-from daozhang.ingest.base import FileHead, Format, Identification, ReadContext, SourceFile
+from daozhang.ingest.base import Format, Identification, ReadContext
 from daozhang.ingest.cards import set_pan_key
-from daozhang.ingest.encoding import BINARY, decode_head, prepare_text, scan_file
+from daozhang.ingest.encoding import scan_file
 from daozhang.ingest.registry import FORMATS, Unrecognised, detect
 from daozhang.ingest.rejects import Reject
+from daozhang.ingest.sources import file_head, source_file
 
 TEST_PAN_KEY = b"golden-files-pan-key-0123456789a"
 
@@ -45,32 +46,13 @@ class FileRead:
 def read_file(path: Path, formats: Sequence[Format] = FORMATS) -> FileRead:
     """``path`` recognised among ``formats`` and read; raises if nothing claims it."""
     scan = scan_file(path)
-    decoded = decode_head(scan.head, utf8_valid=scan.utf8_valid)
-    head = FileHead(
-        path=path,
-        size=scan.size,
-        head=scan.head,
-        text=decoded[0] if decoded else None,
-        encoding=decoded[1] if decoded else None,
-    )
-    found = detect(head, formats)
+    found = detect(file_head(path, scan), formats)
     if isinstance(found, Unrecognised):
         raise AssertionError(f"{path} not recognised; closest: {found.describe()}")
     fmt = found.format
     with tempfile.TemporaryDirectory(prefix="daozhang-golden-") as tmp:
-        if found.identification.reads_text:
-            prepared = prepare_text(path, scan, workdir=Path(tmp))
-            data_path, encoding, bad = prepared.data_path, prepared.encoding, prepared.bad_lines
-            lines = prepared.lines or scan.lines
-        else:
-            data_path, encoding, bad, lines = path, BINARY, frozenset(), scan.lines
-        source = SourceFile(
-            path=path,
-            data_path=data_path,
-            sha256=scan.sha256,
-            encoding=encoding,
-            lines=lines,
-            bad_lines=bad,
+        source = source_file(
+            path, scan, reads_text=found.identification.reads_text, workdir=Path(tmp)
         )
         con = duckdb.connect()
         try:

@@ -18,6 +18,7 @@ from daozhang.ingest import rows as rows_module
 from daozhang.ingest.base import FileHead, ReadContext, SourceFile
 from daozhang.ingest.cards import set_pan_key
 from daozhang.ingest.cells import (
+    SpreadsheetError,
     cell_text,
     head_rows,
     source_rows,
@@ -130,3 +131,12 @@ def test_an_empty_sink_still_makes_its_table() -> None:
 
 def test_the_row_sink_docstring_example_runs() -> None:
     assert doctest.testmod(rows_module).failed == 0
+
+
+def test_a_cut_short_xls_that_makes_calamine_panic_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    """calamine 0.9 panics (a BaseException) on this truncation of a real CCB export."""
+    path = tmp_path / "cut.xls"
+    path.write_bytes(sample("cn_bank_statement/ccb_debit.xls").read_bytes()[:25600])
+    assert head_rows(_head(path)) == []
+    with pytest.raises(SpreadsheetError):
+        list(source_rows(_source(path)))

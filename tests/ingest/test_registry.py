@@ -62,7 +62,10 @@ def test_settlement_without_fee_columns_says_what_it_looks_like() -> None:
 def test_a_wechat_bill_is_not_mistaken_for_a_canonical_file() -> None:
     text = "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号\n"
     found = detect(head(text))
-    assert isinstance(found, Unrecognised) and found.describe() == "none"
+    # Only the bill formats come near: the WeChat trade bill, missing its amounts.
+    assert isinstance(found, Unrecognised)
+    assert not any(c.format.startswith("canonical.") for c in found.candidates)
+    assert found.candidates[0].format == "wechat.tradebill"
 
 
 def test_binary_or_empty_input_is_not_recognised() -> None:

@@ -1,7 +1,8 @@
 """debited_but_failed: the POS said the payment failed, yet the acquirer settled it.
 
 The terminal showed declined, timed out or reversed (the automatic reversal
-冲正 may never have reached the host), but a settlement row for the same
+冲正 may never have reached the host), or an ISO 8583 log shows a reversal
+sent and never acknowledged (``reversal_unconfirmed``), but a settlement row for the same
 transaction exists: the cardholder was charged while the shop was told the
 payment failed. Refund the customer or confirm the reversal, keep the
 evidence. Money at stake: the settled amount.

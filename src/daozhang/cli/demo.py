@@ -16,6 +16,7 @@ from daozhang.report.explain import title
 from daozhang.service.exceptions import exception_record
 from daozhang.service.runs import reconcile_workspace
 from daozhang.simulate import SimulationSummary, simulate
+from daozhang.simulate.real_formats import deliver_in_real_formats
 from daozhang.store import findings as findings_repo
 from daozhang.store.workspace import Workspace
 
@@ -47,8 +48,16 @@ def run_demo(home: Path, *, lang: str) -> int:
     zh = lang == "zh"
     # Beside the workspace, not in it: an import never reads the workspace's own folder.
     inputs = home.parent / f"{home.name}-input"
-    summary = simulate(inputs, merchants=12, days=28, seed=7)
+    summary = deliver_in_real_formats(simulate(inputs, merchants=12, days=28, seed=7))
     _print_simulation(summary, lang)
+    console.print(
+        "其中两个银行账户的流水是 camt.053 和 MT940，维护公告是 iCalendar，"
+        "第一天的 POS 流水是终端的 ISO 8583 报文日志：导入时按内容识别。"
+        if zh
+        else "Two bank statements come as camt.053 and MT940, the maintenance notices as "
+        "iCalendar and the first day's POS journal as the terminals' ISO 8583 message log: "
+        "the import recognises each by its content."
+    )
     ws = Workspace.open(home)
     console.rule("1. 导入 import" if zh else "1. Import")
     code = run_import(ws, list(summary.files), lang=lang, dry_run=False)

@@ -9,6 +9,12 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from daozhang.cli.i18n import say
 from daozhang.cli.output import console, err_console, write_rows
+from daozhang.cli.profiles import print_fit
+from daozhang.ingest.base import Format
+from daozhang.ingest.iso8583_specs import SpecError
+from daozhang.ingest.mapped import MappedFormat
+from daozhang.ingest.profiles import ProfileError
+from daozhang.service.formats import file_head, find_import_format, workspace_formats
 from daozhang.service.imports import FileStatus, ImportReport, import_paths
 from daozhang.store import repo
 from daozhang.store.workspace import Workspace
@@ -30,8 +36,26 @@ _STATUS = {
 _BAR_FROM_BYTES = 8 << 20
 
 
-def run_import(ws: Workspace, paths: list[Path], *, lang: str, dry_run: bool) -> int:
-    """Import ``paths``, show what became of every file, return the exit code."""
+def run_import(
+    ws: Workspace, paths: list[Path], *, lang: str, dry_run: bool, profile: str | None = None
+) -> int:
+    """Import ``paths``, show what became of every file, return the exit code.
+
+    With ``profile`` (``import --profile``) every file is read with that one
+    column-mapping profile (or ISO 8583 message layout); a file a profile
+    does not fit is shown with the columns it expected and those the file has.
+    """
+    formats: tuple[Format, ...] | None = None
+    chosen: Format | None = None
+    if profile is not None:
+        try:
+            chosen = find_import_format(ws.home, profile)
+        except (ProfileError, SpecError) as exc:
+            err_console.print(f"[red]{exc.message(lang)}[/red]", highlight=False)
+            return 2
+        formats = (chosen,)
+    else:
+        formats = workspace_formats(ws)
     total = sum(p.stat().st_size for p in _files(paths))
     if total >= _BAR_FROM_BYTES and console.is_terminal:
         with Progress(
@@ -48,12 +72,32 @@ def run_import(ws: Workspace, paths: list[Path], *, lang: str, dry_run: bool) ->
                 bar.update(task, completed=done, total=all_bytes)
 
             report = import_paths(
-                ws, paths, progress=progress, dry_run=dry_run, on_wait=_waiting(lang)
+                ws,
+                paths,
+                progress=progress,
+                dry_run=dry_run,
+                on_wait=_waiting(lang),
+                formats=formats,
             )
     else:
-        report = import_paths(ws, paths, dry_run=dry_run, on_wait=_waiting(lang))
+        report = import_paths(ws, paths, dry_run=dry_run, on_wait=_waiting(lang), formats=formats)
     _print_report(report, lang)
+    if isinstance(chosen, MappedFormat):
+        _explain_misfits(report, chosen, lang)
     return report.exit_code
+
+
+def _explain_misfits(report: ImportReport, fmt: MappedFormat, lang: str) -> None:
+    """For ``--profile``: what the profile expected of each file it did not fit."""
+    for f in report.files:
+        if f.status is not FileStatus.NOT_RECOGNISED:
+            continue
+        try:
+            fit = fmt.fit(file_head(f.path))
+        except OSError:
+            continue
+        err_console.print(f"{f.path}:", highlight=False, markup=False)
+        print_fit(fmt.profile.name, fit, lang)
 
 
 def _waiting(lang: str) -> Callable[[], None]:
@@ -161,21 +205,24 @@ def _print_grouped(report: ImportReport, lang: str) -> None:
 def _print_totals(report: ImportReport, lang: str) -> None:
     zh = lang == "zh"
     t = report.totals
+    notices = sum(f.notices for f in report.files)
     if zh:
         console.print(
             f"共读取 {t.rows_read} 行：导入 {t.rows_imported}，已导入过 {t.rows_duplicate}，"
             f"拒收 {t.rows_rejected}。"
+            + (f"另有 {notices} 条提示（行已导入，但请核对）。" if notices else "")
         )
     else:
         console.print(
             f"{t.rows_read} rows read: {t.rows_imported} imported, {t.rows_duplicate} already in, "
             f"{t.rows_rejected} rejected."
+            + (f" {notices} notices (rows imported, but check them)." if notices else "")
         )
     shown = [r for f in report.files for r in f.rejects][:10]
     for r in shown:
         where = f"{r.path}:{r.line}" if r.line is not None else r.path
         err_console.print(f"[yellow]{where}: {r.messages()[0 if zh else 1]}[/yellow]")
-    if t.rows_rejected > len(shown):
+    if t.rows_rejected + notices > len(shown):
         err_console.print(
             "其余被拒收的行见 `daozhang rejects`。"
             if zh

@@ -22,6 +22,7 @@ import typer
 
 from daozhang.cli.i18n import default_lang, say
 from daozhang.cli.output import FORMATS, console, err_console, write_rows
+from daozhang.cli.profiles import profiles_app
 from daozhang.cli.serve import serve
 from daozhang.cli.users import orgs_app, tokens_app, users_app
 from daozhang.domain.findings import ExceptionType, Finding
@@ -98,12 +99,22 @@ def import_(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only say what each file is, write nothing.")
     ] = False,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            help=(
+                "Read every file with this column-mapping profile (a name or a YAML file),"
+                " or an ISO 8583 message layout file."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Import every file in PATHS: the format is recognised from the content."""
     from daozhang.cli.imports import run_import
 
     st = _state(ctx)
-    code = run_import(st.workspace(), paths, lang=st.lang, dry_run=dry_run)
+    code = run_import(st.workspace(), paths, lang=st.lang, dry_run=dry_run, profile=profile)
     raise typer.Exit(code)
 
 
@@ -398,6 +409,7 @@ def demo(ctx: typer.Context) -> None:
 calendar_app = typer.Typer(help="The bank calendar: holidays and make-up working days (调休).")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(users_app, name="users")
+app.add_typer(profiles_app, name="profiles")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(tokens_app, name="tokens")
 app.command("serve")(serve)

@@ -82,6 +82,9 @@ class PosResult(StrEnum):
     DECLINED = "declined"
     TIMEOUT = "timeout"
     REVERSED = "reversed"
+    # An automatic reversal (冲正) was sent and never acknowledged: the
+    # cardholder may still have been debited (read from ISO 8583 logs).
+    REVERSAL_UNCONFIRMED = "reversal_unconfirmed"
 
 
 class PayoutStatus(StrEnum):

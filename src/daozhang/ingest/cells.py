@@ -33,6 +33,7 @@ from daozhang.ingest.base import FileHead, SourceFile
 __all__ = [
     "CellRow",
     "Spreadsheet",
+    "SpreadsheetError",
     "cell_text",
     "head_rows",
     "source_rows",
@@ -109,17 +110,41 @@ def text_rows(text: Iterable[str], *, delimiter: str = ",") -> Iterator[CellRow]
         start = reader.line_num + 1
 
 
+class SpreadsheetError(Exception):
+    """A workbook that cannot be read: damaged, cut short, encrypted.
+
+    calamine reports such files with several exception types, and on some
+    truncated .xls files with a Rust panic, which Python raises as a
+    ``BaseException`` that an ``except Exception`` would let through; all of
+    them become this, so that a user's broken file is a reject, never a crash.
+    """
+
+
 def _sheet_rows(path: Path, limit: int | None = None) -> Iterator[CellRow]:
-    workbook = CalamineWorkbook.from_path(str(path))
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a Rust panic is a BaseException
+        raise SpreadsheetError(f"{type(exc).__name__}: {exc}") from exc
     try:
         if not workbook.sheet_names:
             return
         sheet = workbook.get_sheet_by_index(0)
         first = sheet.start[0] if sheet.start else 0
-        for i, row in enumerate(sheet.iter_rows()):
-            if limit is not None and i >= limit:
+        rows = sheet.iter_rows()
+        i = 0
+        while limit is None or i < limit:
+            try:
+                row = next(rows)
+            except StopIteration:
                 return
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # see SpreadsheetError
+                raise SpreadsheetError(f"{type(exc).__name__}: {exc}") from exc
             yield CellRow(first + i + 1, tuple(cell_text(v) for v in row))
+            i += 1
     finally:
         workbook.close()
 
@@ -136,7 +161,7 @@ def head_rows(head: FileHead, *, delimiter: str = ",", limit: int = HEAD_ROWS) -
     if sheet is not None:
         try:
             return list(_sheet_rows(head.path, limit))
-        except Exception:  # calamine raises several types for junk; none may escape
+        except (SpreadsheetError, OSError):
             return []
     if head.text is None:
         return []
@@ -161,7 +186,7 @@ def source_rows(source: SourceFile, *, delimiter: str = ",") -> Iterator[CellRow
     Raises:
         csv.Error: a text file the CSV reader cannot split (a NUL byte, a
             field over the size limit): the caller rejects the file.
-        CalamineError: a spreadsheet that cannot be opened.
+        SpreadsheetError: a spreadsheet that cannot be read.
     """
     with source.data_path.open("rb") as probe:
         first = probe.read(4096)

@@ -10,14 +10,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from daozhang.ingest.base import Candidate, FileHead, Format, Identification
+from daozhang.ingest.bills import BILL_FORMATS
+from daozhang.ingest.camt import CAMT
 from daozhang.ingest.canonical import CANONICAL_FORMATS
 from daozhang.ingest.ics import ICS_FORMAT
+from daozhang.ingest.iso8583_log import ISO8583_FORMATS
+from daozhang.ingest.mapped import BUILTIN_PROFILE_FORMATS
+from daozhang.ingest.swift_mt940 import MT940
 
 __all__ = ["FORMATS", "Detected", "Unrecognised", "detect", "format_named"]
 
 FORMATS: tuple[Format, ...] = (
     *CANONICAL_FORMATS,
+    *BILL_FORMATS,
     ICS_FORMAT,
+    *ISO8583_FORMATS,
+    *BUILTIN_PROFILE_FORMATS,
+    CAMT,
+    MT940,
 )
 
 _CLOSEST = 3

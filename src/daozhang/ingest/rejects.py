@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 __all__ = [
+    "NOTICES",
     "REJECT_MESSAGES",
     "Reject",
     "RejectCode",
@@ -50,6 +51,15 @@ class RejectCode(StrEnum):
     UNDECODABLE_ROW = "undecodable_row"
     LINE_TOO_LONG = "line_too_long"
     UNREADABLE_ROW = "unreadable_row"
+    # bank statements (camt.05x, MT940/MT942)
+    FORBIDDEN_XML = "forbidden_xml"
+    NOT_BOOKED = "not_booked"
+    INTERIM_ENTRY = "interim_entry"
+    BALANCE_MISMATCH = "balance_mismatch"
+    # ISO 8583 message logs
+    BAD_MESSAGE = "bad_message"
+    ORPHAN_MESSAGE = "orphan_message"
+    UNSUPPORTED_MESSAGE = "unsupported_message"
     # one field of a row, when normalised
     REQUIRED = "required"
     BAD_AMOUNT = "bad_amount"
@@ -81,6 +91,11 @@ class RejectCode(StrEnum):
     # the uploader's organisation
     NOT_IN_ORGANISATION = "not_in_organisation"
 
+
+# Findings about a row that set nothing aside: the row is imported and the
+# reject, stored and listed like any other, says what to check (a running
+# balance that breaks means an entry may be missing between two rows).
+NOTICES: frozenset[RejectCode] = frozenset({RejectCode.BALANCE_BREAK, RejectCode.BALANCE_MISMATCH})
 
 # code -> (Chinese, English). Placeholders: {field}, {value} (the offending
 # value, masked) and {detail} (a language-neutral parameter: allowed values,
@@ -118,6 +133,37 @@ REJECT_MESSAGES: dict[RejectCode, tuple[str, str]] = {
     ),
     RejectCode.LINE_TOO_LONG: ("这一行太长，无法读取", "this row is too long to read"),
     RejectCode.UNREADABLE_ROW: ("这一行无法读取：{detail}", "this row could not be read: {detail}"),
+    RejectCode.FORBIDDEN_XML: (
+        "XML 文件含有文档类型定义（DTD）或实体声明，出于安全原因拒绝读取：{detail}",
+        "the XML file declares a DTD or entities, which are refused for safety: {detail}",
+    ),
+    RejectCode.NOT_BOOKED: (
+        "这笔流水尚未记账（状态 {value}），不是已到账的资金，未导入；请以银行记账后的对账单为准",
+        "entry not booked (status {value}): not money that arrived, so it was set aside; "
+        "the statement that books it is the one to import",
+    ),
+    RejectCode.INTERIM_ENTRY: (
+        "这笔流水来自日间报告（{detail}），尚未出现在日终对账单上，未导入；请导入当天的日终对账单",
+        "entry from an interim report ({detail}), not yet on an end-of-day statement, so it "
+        "was set aside; import the day's end-of-day statement",
+    ),
+    RejectCode.BALANCE_MISMATCH: (
+        "期初余额加上本对账单各笔流水不等于期末余额（{detail}）；流水已导入，请向银行核实对账单是否完整",
+        "opening balance plus the entries does not equal the closing balance ({detail}); the "
+        "entries were imported, check with the bank that the statement is complete",
+    ),
+    RejectCode.BAD_MESSAGE: (
+        "这条报文无法解码：{detail}",
+        "this message could not be decoded: {detail}",
+    ),
+    RejectCode.ORPHAN_MESSAGE: (
+        "报文在本日志中找不到所属的交易（可能在另一份日志中）：{detail}",
+        "no transaction for this message in this log (it may be in another log): {detail}",
+    ),
+    RejectCode.UNSUPPORTED_MESSAGE: (
+        "不支持的交易类型，未导入，请人工核对：{detail}",
+        "a transaction type daozhang does not read; set aside for a person to check: {detail}",
+    ),
     RejectCode.REQUIRED: ("必填字段 {field} 是空的", "{field}: required but empty"),
     RejectCode.BAD_AMOUNT: (
         "{field} 不是以元为单位、最多两位小数的金额：{value}",
@@ -198,7 +244,8 @@ REJECT_MESSAGES: dict[RejectCode, tuple[str, str]] = {
         "the file says {value}; a row may be missing in between (this row was imported)",
     ),
     RejectCode.SUMMARY_MISMATCH: (
-        "汇总行的“{field}”是 {value}，而明细行合计是 {detail}：账单可能不完整或被改动过，明细行已照常导入",
+        "汇总行的“{field}”是 {value}，而明细行合计是 {detail}："
+        "账单可能不完整或被改动过，明细行已照常导入",
         "the summary's {field} is {value} but the detail rows add up to {detail}: the bill may be "
         "incomplete or altered; the detail rows were imported as they are",
     ),

@@ -153,7 +153,7 @@ POS_DISPOSITION = Step(
     f"""
     SELECT p.row_id, p.tx_key, l.stl_row_id, dl.d AS deadline,
            CASE
-               WHEN p.result IN ('declined', 'timeout', 'reversed') THEN
+               WHEN p.result IN ('declined', 'timeout', 'reversed', 'reversal_unconfirmed') THEN
                    CASE WHEN l.stl_row_id IS NOT NULL THEN 'debited_but_failed'
                         ELSE 'failed_not_settled' END
                WHEN l.stl_row_id IS NOT NULL THEN 'matched'

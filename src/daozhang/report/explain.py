@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from daozhang.classify.data import failure_codes, playbook
 from daozhang.domain.findings import ExceptionType
 from daozhang.domain.money import format_yuan
+from daozhang.domain.response_codes import describe_code
 
 __all__ = ["LANGS", "Lang", "explain", "next_action", "title"]
 
@@ -37,6 +38,7 @@ _RESULT = {
     "declined": ("被拒绝", "declined"),
     "timeout": ("超时失败", "timed out"),
     "reversed": ("已冲正", "reversed"),
+    "reversal_unconfirmed": ("已发起冲正但未获确认", "had a reversal that was never confirmed"),
 }
 _REASON = {
     "unpaid_fee": ("欠缴费用", "unpaid fees"),
@@ -147,16 +149,32 @@ def _missing(f: _Facts) -> tuple[str, str]:
 def _debited(f: _Facts) -> tuple[str, str]:
     res = f.pair(_RESULT, "code")
     amount = f.yuan("amount_fen")
-    rc = f"（应答码 {f.s('detail')}）" if f.has("detail") else ""
-    rc_en = f" (response code {f.s('detail')})" if f.has("detail") else ""
+    code = f.s("detail")
+    rc = f"（应答码 {describe_code(code, 'zh')}）" if f.has("detail") else ""
+    rc_en = f" (response code {describe_code(code, 'en')})" if f.has("detail") else ""
+    why_zh, why_en = _WHY_FAILED.get(f.s("code", ""), ("", ""))
     return (
         f"终端 {f.s('terminal_id')} 在 {f.s('ref_date')} 的一笔 {amount} 元交易在 POS 上显示"
         f"{res[0]}{rc}，但收单机构已于 {f.s('act_date')} 把它结算了：顾客很可能已被扣款，"
-        "而店里以为交易没有成功。",
+        f"而店里以为交易没有成功。{why_zh}",
         f"A payment of {amount} yuan on terminal {f.s('terminal_id')} on {f.s('ref_date')} "
         f"{res[1]} on the POS{rc_en}, yet the acquirer settled it on {f.s('act_date')}: the "
-        "customer was most likely charged while the shop was told the payment failed.",
+        f"customer was most likely charged while the shop was told the payment failed.{why_en}",
     )
+
+
+# Why a POS outcome can hide a charge, for the outcomes where it is not obvious.
+_WHY_FAILED = {
+    "timeout": (
+        "POS 没有收到主机的应答，但主机可能已经批准了这笔交易。",
+        " The POS got no answer, but the host may well have approved the payment.",
+    ),
+    "reversal_unconfirmed": (
+        "POS 发出了自动冲正，却始终没有收到冲正成功的应答，冲正很可能没有生效。",
+        " The POS sent an automatic reversal but never got it acknowledged, so the reversal "
+        "most likely did not take effect.",
+    ),
+}
 
 
 def _unknown(f: _Facts) -> tuple[str, str]:

@@ -40,20 +40,17 @@ import duckdb
 from sqlalchemy import Connection
 
 from daozhang.domain.records import Kind
-from daozhang.ingest.base import FileHead, Format, ReadContext, ReadResult, SourceFile
+from daozhang.ingest.base import Format, ReadContext, ReadResult
 from daozhang.ingest.cards import set_pan_key
 from daozhang.ingest.encoding import (
-    BINARY,
     FileScan,
-    PreparedText,
     UndecodableFileError,
-    decode_head,
     guess_encoding,
-    prepare_text,
     scan_file,
 )
 from daozhang.ingest.registry import Unrecognised, detect
 from daozhang.ingest.rejects import (
+    NOTICES,
     REJECT_MESSAGES,
     Reject,
     RejectCode,
@@ -61,6 +58,7 @@ from daozhang.ingest.rejects import (
     mask_pans,
     reject_messages,
 )
+from daozhang.ingest.sources import file_head, source_file
 from daozhang.normalise.normalise import (
     FILE_COLUMN,
     NormaliseResult,
@@ -125,6 +123,9 @@ class FileReport:
         counts: rows read, imported, already imported, rejected.
         problem: why the file as a whole was not imported (a whole-file reject).
         rejects: the first rejected rows (all are in the database: ``list_rejects``).
+        notices: findings about imported rows that set nothing aside (a running
+            balance that breaks: an entry may be missing); they are stored
+            and listed with the rejects, and make the exit code 1.
         duplicate_of: the earlier import that already holds this exact file.
         seconds: how long the file took.
     """
@@ -140,6 +141,7 @@ class FileReport:
     counts: ImportCounts = field(default_factory=ImportCounts)
     problem: Reject | None = None
     rejects: tuple[Reject, ...] = ()
+    notices: int = 0
     duplicate_of: int | None = None
     seconds: float = 0.0
 
@@ -184,10 +186,10 @@ class ImportReport:
 
     @property
     def exit_code(self) -> int:
-        """0 all good; 1 some rows or files set aside, the rest in; 2 nothing usable."""
+        """0 all good; 1 rows or files set aside (or a notice), the rest in; 2 nothing usable."""
         if not any(f.usable for f in self.files):
             return 2
-        if any(not f.usable or f.counts.rows_rejected for f in self.files):
+        if any(not f.usable or f.counts.rows_rejected or f.notices for f in self.files):
             return 1
         return 0
 
@@ -564,14 +566,7 @@ class _ImportRun:
             return _GiveUp(
                 FileStatus.NOT_RECOGNISED, make_reject(RejectCode.EMPTY_FILE, path=path_str)
             )
-        decoded = decode_head(scan.head, utf8_valid=scan.utf8_valid)
-        head = FileHead(
-            path=path,
-            size=scan.size,
-            head=scan.head,
-            text=decoded[0] if decoded else None,
-            encoding=decoded[1] if decoded else None,
-        )
+        head = file_head(path, scan)
         found = detect(head, self.formats)
         if isinstance(found, Unrecognised):
             # Not UTF-8 and nothing recognised: maybe another encoding (Big5
@@ -579,7 +574,7 @@ class _ImportRun:
             guess = guess_encoding(scan.head) if not scan.utf8_valid else None
             if guess is not None and guess not in _GB_FAMILY:
                 reject = make_reject(RejectCode.UNSUPPORTED_ENCODING, path=path_str, detail=guess)
-            elif decoded is None and not found.candidates:
+            elif head.text is None and not found.candidates:
                 reject = make_reject(RejectCode.UNDECODABLE_FILE, path=path_str)
             else:
                 reject = make_reject(
@@ -587,22 +582,13 @@ class _ImportRun:
                 )
             return _GiveUp(FileStatus.NOT_RECOGNISED, reject)
         fmt = found.format
-        if found.identification.reads_text:
-            try:
-                prepared = prepare_text(path, scan, workdir=workdir)
-            except UndecodableFileError as exc:
-                reject = make_reject(RejectCode.UNDECODABLE_FILE, path=path_str, detail=str(exc))
-                return _GiveUp(FileStatus.FAILED, reject, kind=fmt.kind, format=fmt.name)
-        else:
-            prepared = PreparedText(path, BINARY, frozenset(), is_copy=False)
-        source = SourceFile(
-            path=path,
-            data_path=prepared.data_path,
-            sha256=scan.sha256,
-            encoding=prepared.encoding,
-            lines=prepared.lines or scan.lines,
-            bad_lines=prepared.bad_lines,
-        )
+        try:
+            source = source_file(
+                path, scan, reads_text=found.identification.reads_text, workdir=workdir
+            )
+        except UndecodableFileError as exc:
+            reject = make_reject(RejectCode.UNDECODABLE_FILE, path=path_str, detail=str(exc))
+            return _GiveUp(FileStatus.FAILED, reject, kind=fmt.kind, format=fmt.name)
         ctx = ReadContext(
             con=cur,
             table=table,
@@ -613,9 +599,9 @@ class _ImportRun:
         if whole is not None:
             cur.execute(f"DROP TABLE IF EXISTS {table}")
             return _GiveUp(
-                FileStatus.FAILED, whole, kind=fmt.kind, format=fmt.name, encoding=prepared.encoding
+                FileStatus.FAILED, whole, kind=fmt.kind, format=fmt.name, encoding=source.encoding
             )
-        return _Read(kind=fmt.kind, format=fmt.name, encoding=prepared.encoding, read=read)
+        return _Read(kind=fmt.kind, format=fmt.name, encoding=source.encoding, read=read)
 
     def _take(self, got: _FileRead) -> None:
         """In order, in the main thread: record what reading a file found."""
@@ -779,7 +765,8 @@ class _ImportRun:
                     rows_read=p.read.rows_read,
                     rows_imported=staged.new_rows[n],
                     rows_duplicate=staged.duplicate_rows[n],
-                    rows_rejected=len({r.line for r in p.read.rejects}) + rejected.get(n, 0),
+                    rows_rejected=len({r.line for r in p.read.rejects if r.code not in NOTICES})
+                    + rejected.get(n, 0),
                 )
                 for n, p in enumerate(batch)
             ]
@@ -835,6 +822,7 @@ class _ImportRun:
                 import_id=p.import_id,
                 counts=c,
                 rejects=sample,
+                notices=sum(1 for r in p.read.rejects if r.code in NOTICES),
                 seconds=p.read_seconds + spent * p.scan.size / total,
             )
         self.meter.advance(total * (1 - _READING))

@@ -66,6 +66,11 @@ _OUTPUTS = (
     "maintenance.csv",
     "truth.jsonl",
     "simulation.json",
+    # the real formats daozhang demo delivers some of them in (simulate/real_formats.py)
+    "bank/*.xml",
+    "bank/*.sta",
+    "maintenance.ics",
+    "pos/*.log",
 )
 
 

@@ -21,6 +21,7 @@ from daozhang.web.uploads import (
     safe_relative_path,
     unpack_zips,
 )
+from tests.helpers.samples import sample
 from tests.web.conftest import EmptySite
 from tests.web.support import TestClient, csrf_of, sign_in
 
@@ -184,6 +185,37 @@ def test_the_api_imports_and_reconciles(empty_site: EmptySite) -> None:
         assert (
             client.post("/api/v1/reconcile-runs", headers=h, json={"as_of": "x"}).status_code == 422
         )
+
+
+def test_real_exports_upload_as_they_are_downloaded(empty_site: EmptySite) -> None:
+    """A bank's .xls, a camt.053, a WeChat Pay bill and a terminal log, through the API."""
+    from daozhang.service import users as svc
+
+    ws = empty_site.ws
+    token = svc.create_api_token(ws, svc.get_user(ws, "ops"), "script").token
+    h = {"Authorization": f"Bearer {token}"}
+    real = {
+        "交易明细.xls": sample("cn_bank_statement/ccb_debit.xls"),
+        "camt053.xml": sample("camt053/camt053.v2.minimal.xml"),
+        "bill.csv": sample("wechat_alipay_bills/wechatpay_merchant_tradebill_ALL.csv"),
+        "pos.log": Path(__file__).resolve().parents[1]
+        / "fixtures/derived/iso8583/terminal_day.log",
+    }
+    files = [
+        ("files", (name, path.read_bytes(), "application/octet-stream"))
+        for name, path in real.items()
+    ]
+    with TestClient(empty_site.app) as client:
+        r = client.post("/api/v1/imports?lang=en", headers=h, files=files)
+        assert r.status_code == 200, r.text[:500]
+        by_name = {f["name"]: f for f in r.json()["files"]}
+    assert {n: (f["format"], f["kind"]) for n, f in by_name.items()} == {
+        "交易明细.xls": ("profile.ccb_debit", "bank_statement"),
+        "camt053.xml": ("iso20022.camt", "bank_statement"),
+        "bill.csv": ("wechat.tradebill", "settlement"),
+        "pos.log": ("iso8583.cup_pos", "pos_journal"),
+    }
+    assert all(f["rows_imported"] > 0 for f in by_name.values())
 
 
 def test_a_shop_sees_its_own_uploads_only(empty_site: EmptySite) -> None:

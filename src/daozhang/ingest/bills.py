@@ -71,48 +71,23 @@ numbers belong in two workspaces). Entries the platform itself counts as
 neither income nor expense (收/支 ``/``, 不计收支: top-ups, withdrawals,
 investments, refunds back to a card) are set aside as ``neutral_entry``;
 closed Alipay trades (交易关闭, no money moved) as ``not_settled``.
-
-**Reading is set-based.** Python only walks the rows of cells: it finds the
-header among the first rows (and keeps the preamble above it), then streams
-every later row into a DuckDB staging table in Arrow batches (``src_line``,
-the number of cells, one text column per header column). SQL does the rest
-for all rows at once: where the detail stops (the summary header, the first
-``#`` line), the cleanup of each cell, ONE SELECT per layout that gives the
-canonical fields and, beside them, the reject of a row that cannot be mapped,
-and one aggregate per summary. Only the few rows from the summary on come
-back to Python, to be read as before. Money stays exact throughout: amounts
-are text, fees are rounded on integers by
-:func:`~daozhang.domain.money.round_half_up_div_sql` (the same rule as
-:func:`~daozhang.domain.money.round_yuan_text`) and totals are DECIMAL sums.
 """
 
 from __future__ import annotations
 
-import functools
-import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 import duckdb
-import pyarrow as pa
 
-from daozhang.domain.money import round_half_up_div_sql
+from daozhang.domain.money import MoneyError, format_yuan, parse_yuan, round_yuan_text
 from daozhang.domain.records import Kind
-from daozhang.ingest.base import (
-    FileHead,
-    Identification,
-    ReadContext,
-    ReadResult,
-    SourceFile,
-    ident,
-    raw_query,
-)
+from daozhang.ingest.base import FileHead, Identification, ReadContext, ReadResult, SourceFile
 from daozhang.ingest.cells import CellRow, head_rows, source_rows, spreadsheet_kind
-from daozhang.ingest.mapped import sql_str
 from daozhang.ingest.rejects import Reject, RejectCode, make_reject
+from daozhang.ingest.rows import RowSink
 
 __all__ = [
     "ALIPAY_PERSONAL",
@@ -123,7 +98,6 @@ __all__ = [
     "WECHAT_PERSONAL",
     "WECHAT_TRADEBILL",
     "clean",
-    "fee_sql",
 ]
 
 WECHAT_ACQUIRER = "微信支付"
@@ -133,13 +107,10 @@ WECHAT_FUNDFLOW_ACCOUNT = "微信支付商户账户（账单未注明商户号�
 
 _CONFIDENT = 0.95  # an exact layout: above any generic header guess
 _HEAD_LIMIT = 60
-_BATCH = 65_536
 
 
 def clean(cell: str) -> str:
     """A bill cell as its value: no back-tick prefix, no padding, tabs or spaces.
-
-    The same rule in SQL is :func:`_clean_sql`.
 
     >>> clean("`4200000925202101284997714292")
     '4200000925202101284997714292'
@@ -159,7 +130,31 @@ def _key(name: str) -> str:
     return clean(name).strip("\ufeff").replace("（", "(").replace("）", ")")
 
 
+def _empty(value: str) -> bool:
+    """Bills write "nothing" as empty, ``/`` or ``0`` for an absent refund number."""
+    return value in ("", "/", "-")
+
+
+_TS = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?$")
+_SCI = re.compile(r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$")
 _DECIMAL = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+
+
+def _iso(text: str) -> str:
+    """``2021-01-28 17:07:11`` as ISO ``2021-01-28T17:07:11``; anything else as it is.
+
+    A value that is not a time goes on unchanged, so that the normaliser
+    rejects it with the field's name and the value.
+    """
+    m = _TS.match(text)
+    if not m:
+        return text
+    y, mo, d, h, mi, s = m.groups()
+    return f"{y}-{int(mo):02d}-{int(d):02d}T{int(h):02d}:{mi}:{s or '00'}"
+
+
+def _date_of(iso: str) -> str | None:
+    return iso[:10] if _TS.match(iso) else None
 
 
 def _money_text(text: str) -> str:
@@ -167,10 +162,7 @@ def _money_text(text: str) -> str:
 
 
 def _dec(text: str) -> Decimal | None:
-    """A stated total (exact), or None when it is not an amount.
-
-    ``_number_sql`` is the same rule for the detail cells a total adds up.
-    """
+    """An amount for a summary's sum (exact), or None when it is not one."""
     try:
         d = Decimal(text)  # the plain shape ("0.38000", "-12.30"), fast
     except InvalidOperation:
@@ -181,13 +173,32 @@ def _dec(text: str) -> Decimal | None:
     return d if d.is_finite() and _DECIMAL.match(text) else None
 
 
+def _signed(text: str, negative: bool) -> str:
+    """``text`` (an amount) with the sign asked for, whatever sign it was printed with."""
+    s = _money_text(text)
+    s = s[1:] if s[:1] in "+-" else s
+    return "-" + s if negative and s else s
+
+
+def _fee_and_net(amount: str, fee_raw: str, negative: bool) -> tuple[str, str | None]:
+    """The fee rounded once to the fen (sign of the amount) and ``amount - fee``.
+
+    A fee or amount that is not an amount goes on as it was, and the net is
+    left empty: the normaliser then rejects the row naming the bad field.
+    """
+    try:
+        fee = _signed(round_yuan_text(_money_text(fee_raw) or "0"), negative)
+    except MoneyError:
+        return fee_raw, None
+    try:
+        return fee, format_yuan(parse_yuan(amount) - parse_yuan(fee))
+    except MoneyError:
+        return fee, None
+
+
 @dataclass
 class _Total:
-    """A running exact sum; None once a value was not an amount (then it is not checked).
-
-    Used only where SQL's DECIMAL cannot promise the same answer (see
-    :meth:`_Bill._totals`): amounts of more than 10 decimals or 20 digits.
-    """
+    """A running exact sum; None once a value was not an amount (then it is not checked)."""
 
     value: Decimal | None = Decimal(0)
 
@@ -230,267 +241,103 @@ def _fmt_total(d: Decimal | int) -> str:
     return f"{fen:.2f}" if fen == d else format(d.normalize(), "f")
 
 
-# --------------------------------------------------------------------------
-# The cell rules in SQL (each the one definition of its rule for detail rows)
-# --------------------------------------------------------------------------
-
-# What Python's str.strip() removes (str.isspace()); a test keeps the two equal.
-_WHITESPACE = (
-    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
-    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-)
-_WS = sql_str(_WHITESPACE)
-# A decimal digit as Python's ``\d`` and ``Decimal`` read it (Unicode category Nd).
-_D = r"\p{Nd}"
-_NUMBER_RE = rf"[+-]?{_D}+(\.{_D}+)?"
-_SCI_RE = rf"[+-]?{_D}+(\.{_D}+)?[eE][+-]?{_D}+"
-_TS_RE = (
-    rf"({_D}{{4}})[-/]({_D}{{1,2}})[-/]({_D}{{1,2}})[ T]"
-    rf"({_D}{{1,2}}):({_D}{{2}})(?::({_D}{{2}}))?(?:\.{_D}+)?"
-)
-_TS_PLAIN_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
-
-
-@functools.cache
-def _unicode_digits() -> tuple[str, str]:
-    """Every non-ASCII decimal digit and its ASCII digit, for ``translate``."""
-    import unicodedata
-
-    digits = [c for c in map(chr, range(0x80, 0x1FC00)) if c.isdecimal()]
-    return "".join(digits), "".join(str(unicodedata.decimal(c)) for c in digits)
-
-
-def _ascii_digits_sql(x: str) -> str:
-    """SQL: ``x`` with any Unicode digit (``１``, ``٣``) as ASCII, as Python reads it."""
-    src, dst = _unicode_digits()
-    ascii_only = f"strlen({x}) = length({x})"
-    return (
-        f"(CASE WHEN {ascii_only} THEN {x} ELSE translate({x}, {sql_str(src)}, {sql_str(dst)}) END)"
-    )
-
-
-def _strip_sql(x: str) -> str:
-    """SQL: Python's ``str.strip()``; most cells need none, which their ends tell cheaply."""
-    return (
-        f"(CASE WHEN strpos({_WS}, left({x}, 1)) = 0 AND strpos({_WS}, right({x}, 1)) = 0 "
-        f"THEN {x} ELSE trim({x}, {_WS}) END)"
-    )
-
-
-def _clean_sql(x: str) -> str:
-    """SQL: :func:`clean` (``x`` is already stripped)."""
-    return f"(CASE WHEN starts_with({x}, '`') THEN {_strip_sql(f'substr({x}, 2)')} ELSE {x} END)"
-
-
-def _money_text_sql(x: str) -> str:
-    """SQL: an amount cell without ``¥``, ``￥``, thousand separators and padding."""
-    return _strip_sql(f"replace(replace(replace({x}, '¥', ''), '￥', ''), ',', '')")
-
-
-def _signed_sql(x: str, negative: str) -> str:
-    """SQL: amount ``x`` with the sign ``negative`` asks for, whatever sign it was printed with."""
-    s = _money_text_sql(x)
-    bare = f"(CASE WHEN left({s}, 1) IN ('+', '-') THEN substr({s}, 2) ELSE {s} END)"
-    return f"(CASE WHEN {negative} AND {bare} <> '' THEN '-' || {bare} ELSE {bare} END)"
-
-
-def _yuan_sql(fen: str) -> str:
-    """SQL: integer fen as yuan text with two decimals (``format_yuan``)."""
-    return (
-        f"((CASE WHEN {fen} < 0 THEN '-' ELSE '' END) || CAST(abs({fen}) // 100 AS VARCHAR) "
-        f"|| '.' || lpad(CAST(abs({fen}) % 100 AS VARCHAR), 2, '0'))"
-    )
-
-
-def _scaled_sql(text: str, places: int) -> str:
-    """SQL: a number's text (``[+-]digits[.digits]``, ASCII) in units of 10**-places, truncated.
-
-    HUGEINT: exact; NULL when the whole part is too long for it (over 30 digits).
-    """
-    whole = f"split_part(ltrim({text}, '+-'), '.', 1)"
-    frac = f"rpad(left(split_part({text}, '.', 2), {places}), {places}, '0')"
-    mag = (
-        f"(CASE WHEN length(ltrim({whole}, '0')) <= 30 THEN CAST({whole} || {frac} AS HUGEINT) END)"
-    )
-    return f"(CASE WHEN starts_with({text}, '-') THEN -{mag} ELSE {mag} END)"
-
-
-def fee_sql(text: str) -> str:
-    """SQL: a fee's text rounded half up to the fen, as fen; NULL when it is not an amount.
-
-    The same as :func:`~daozhang.domain.money.round_yuan_text` (a test
-    compares them): half up at the fen depends on the third decimal only,
-    so the amount is taken in tenths of a fen and divided by 10 with the
-    product's one rounding rule. ``text`` has had ``¥`` and separators removed.
-    """
-    t = _ascii_digits_sql(text)
-    return (
-        f"(CASE WHEN regexp_full_match({text}, {sql_str(_NUMBER_RE)}) "
-        f"THEN {round_half_up_div_sql(_scaled_sql(t, 3), 10)} END)"
-    )
-
-
-def _fen_sql(text: str) -> str:
-    """SQL: ``parse_yuan``: an amount of two decimals (more only if zeros) as fen, else NULL."""
-    t = _strip_sql(text)
-    a = _ascii_digits_sql(t)
-    return (
-        f"(CASE WHEN regexp_full_match({t}, {sql_str(_NUMBER_RE)}) "
-        f"AND ltrim(substr(split_part({a}, '.', 2), 3), '0') = '' THEN {_scaled_sql(a, 2)} END)"
-    )
-
-
-def _iso_sql(x: str) -> str:
-    """SQL: ``2021-01-28 17:07:11`` as ISO ``2021-01-28T17:07:11``; anything else as it is.
-
-    A value that is not a time goes on unchanged, so that the normaliser
-    rejects it with the field's name and the value.
-    """
-    g = f"regexp_extract({x}, {sql_str('^' + _TS_RE + '$')}, ['y', 'mo', 'd', 'h', 'mi', 's'])"
-
-    def two(part: str) -> str:
-        return f"lpad(CAST(CAST({_ascii_digits_sql(part)} AS INTEGER) AS VARCHAR), 2, '0')"
-
-    mo, d, h = two(f"{g}['mo']"), two(f"{g}['d']"), two(f"{g}['h']")
-    s = f"{g}['s']"
-    general = (
-        f"{g}['y'] || '-' || {mo} || '-' || {d} || 'T' || {h} || ':' || {g}['mi'] || ':' "
-        f"|| (CASE WHEN {s} = '' THEN '00' ELSE {s} END)"
-    )
-    return (
-        f"(CASE WHEN regexp_full_match({x}, {sql_str(_TS_PLAIN_RE)}) "
-        f"THEN left({x}, 10) || 'T' || right({x}, 8) "
-        f"WHEN regexp_full_match({x}, {sql_str(_TS_RE)}) THEN {general} ELSE {x} END)"
-    )
-
-
-def _is_time_sql(x: str) -> str:
-    return f"regexp_full_match({x}, {sql_str(_TS_RE)})"
-
-
-def _number_sql(x: str) -> str:
-    """SQL: a detail cell as a number's text to add up ('' is 0), NULL if none (``_dec``)."""
-    m = _money_text_sql(x)
-    return (
-        f"(CASE WHEN {x} = '' THEN '0' WHEN regexp_full_match({x}, {sql_str(_NUMBER_RE)}) THEN {x} "
-        f"WHEN regexp_full_match({m}, {sql_str(_NUMBER_RE)}) THEN {m} END)"
-    )
-
-
-def _select(levels: Sequence[Mapping[str, str]], source: str) -> str:
-    """Nested SELECTs: each level's expressions may read the columns of the levels before it."""
-    sql = source
-    for level in levels:
-        cols = "".join(f",\n  {expr} AS {ident(name)}" for name, expr in level.items())
-        sql = f"(SELECT *{cols}\nFROM {sql})"
-    return sql
-
-
-def _reject_sql(code: RejectCode, field: str | None, value: str | None, detail: str | None) -> str:
-    """SQL: a row reject as a struct (the mapping's ``rj`` column)."""
-
-    def text(x: str | None) -> str:
-        return "NULL::VARCHAR" if x is None else f"CAST({x} AS VARCHAR)"
-
-    return (
-        f"{{'code': {sql_str(code.value)}, "
-        f"'field': {text(None if field is None else sql_str(field))}, "
-        f"'value': {text(value)}, "
-        f"'detail': {text(None if detail is None else sql_str(detail))}}}"
-    )
-
-
-def _unreadable(path: str, exc: BaseException) -> Reject:
-    return make_reject(RejectCode.UNREADABLE_FILE, path=path, detail=f"{type(exc).__name__}: {exc}")
-
-
-def _guarded(rows: Iterator[CellRow], error: list[BaseException]) -> Iterator[CellRow]:
-    """``rows`` until one cannot be read; the exception is kept for the caller, not raised."""
-    try:
-        yield from rows
-    except Exception as exc:  # raised again or turned into a reject by the caller
-        error.append(exc)
-
-
-def _stage(con: duckdb.DuckDBPyConnection, stage: str, rows: Iterator[CellRow], width: int) -> None:
-    """Rows of cells into ``stage``: ``src_line``, ``n`` (cells), ``c<i>`` per column, ``extra``.
-
-    ``extra`` holds the cells past ``width`` of a longer row (else NULL), so
-    every row can be given back whole. Blank rows are not staged: no bill
-    counts them.
-    """
-    schema = pa.schema(
-        [pa.field("src_line", pa.int64()), pa.field("n", pa.int32())]
-        + [pa.field(f"c{i}", pa.string()) for i in range(width)]
-        + [pa.field("extra", pa.list_(pa.string()))]
-    )
-    none = (None,) * width
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        while True:
-            taken = list(itertools.islice(rows, _BATCH))
-            if not taken:
-                return
-            chunk = [r for r in taken if "".join(r.cells).strip()]
-            if not chunk:
-                continue
-            cells = [r.cells for r in chunk]
-            sizes = [len(c) for c in cells]
-            even = [
-                c if len(c) == width else (c + none[len(c) :] if len(c) < width else c[:width])
-                for c in cells
-            ]
-            extra = (
-                [c[width:] if len(c) > width else None for c in cells]
-                if max(sizes) > width
-                else [None] * len(cells)
-            )
-            arrays: list[pa.Array[Any]] = [
-                pa.array([r.line for r in chunk], pa.int64()),
-                pa.array(sizes, pa.int32()),
-            ]
-            arrays += [pa.array(col, pa.string()) for col in zip(*even, strict=True)]
-            arrays.append(pa.array(extra, pa.list_(pa.string())))
-            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-    reader = pa.RecordBatchReader.from_batches(schema, batches())
-    view = f"{stage}_reader"
-    con.register(view, reader)
-    try:
-        # One statement streams every batch in: no per-batch INSERT overhead.
-        con.execute(f"CREATE TEMP TABLE {stage} AS SELECT * FROM {view}")
-    finally:
-        con.unregister(view)
-
-
-def _row_of(record: Sequence[object], width: int) -> CellRow:
-    """A staged row (``src_line, n, c0.., extra``) as the row of cells it was."""
-    line, n = int(str(record[0])), int(str(record[1]))
-    cells = [str(c) for c in record[2 : 2 + min(n, width)]]
-    extra = record[2 + width]
-    if isinstance(extra, list):
-        cells += [str(c) for c in extra]
-    return CellRow(line, tuple(cells))
-
-
-@dataclass(frozen=True, slots=True)
-class _Sum:
-    """A total to check: the staged number column ``column`` over the rows where ``where``."""
+class _Bill:
+    """What the layouts share: recognition by header columns, the read loop, rejects."""
 
     name: str
-    column: str
-    where: str
+    kind: Kind
+    required: tuple[str, ...]  # header columns (cleaned, ASCII brackets)
+    known: tuple[str, ...]  # every column the layout knows, for closeness
+    ids: tuple[str, ...] = ()  # columns that must stay text
 
+    # -- recognising -------------------------------------------------------
+    def identify(self, head: FileHead) -> Identification:
+        rows = head_rows(head, limit=_HEAD_LIMIT)
+        best: set[str] = set()
+        for row in rows:
+            names = {_key(c) for c in row.cells}
+            if all(r in names for r in self.required):
+                return Identification(
+                    format=self.name,
+                    kind=self.kind,
+                    confidence=_CONFIDENT,
+                    closeness=1.0,
+                    reads_text=spreadsheet_kind(head.head) is None,
+                )
+            have = names & set(self.known)
+            if len(have) > len(best):
+                best = have
+        return Identification(
+            format=self.name,
+            kind=self.kind,
+            confidence=0.0,
+            missing=tuple(r for r in self.required if r not in best),
+            closeness=len(best) / len(self.known) if best else 0.0,
+        )
 
-@dataclass
-class _Mapping:
-    """What a layout's SQL gives: its detail rows' fields, their rejects, their totals."""
+    # -- reading -----------------------------------------------------------
+    def read(self, ctx: ReadContext, source: SourceFile) -> ReadResult:
+        path = str(source.path)
+        sink = RowSink(ctx, self.kind)
+        state = _ReadState(path=path, bad_lines=source.bad_lines)
+        try:
+            whole = self._read_rows(source_rows(source), sink, state)
+        except (OSError, duckdb.Error):
+            raise
+        except Exception as exc:
+            whole = make_reject(
+                RejectCode.UNREADABLE_FILE, path=path, detail=f"{type(exc).__name__}: {exc}"
+            )
+        sink.close()
+        if whole is not None:
+            return ReadResult(table=ctx.table, rows_read=0, rejects=(whole,), method="python")
+        # Every record is either in the table or named by a reject; a
+        # summary line that disagrees counts as a rejected row of its own.
+        rejected_lines = {r.line for r in state.rejects}
+        return ReadResult(
+            table=ctx.table,
+            rows_read=sink.rows + len(rejected_lines),
+            rejects=tuple(state.rejects),
+            method="python",
+        )
 
-    levels: list[dict[str, str]]  # helper columns, level by level
-    rejects: list[tuple[str, str]]  # (condition, reject struct) after the row problems
-    outputs: dict[str, str]  # canonical field -> SQL over the helpers
-    sums: list[_Sum] = field(default_factory=list)
-    counts: dict[str, str] = field(default_factory=dict)  # name -> condition to count
+    def _read_rows(self, rows: Iterator[CellRow], sink: RowSink, st: _ReadState) -> Reject | None:
+        raise NotImplementedError
+
+    def _find_header(
+        self, rows: Iterator[CellRow], st: _ReadState, preamble: list[CellRow]
+    ) -> _Header | Reject:
+        """Skip to the header row, keeping what came before it (the preamble)."""
+        for row in rows:
+            names = {_key(c) for c in row.cells}
+            if all(r in names for r in self.required):
+                return _Header(row)
+            preamble.append(row)
+            if len(preamble) > 200:
+                break
+        return make_reject(
+            RejectCode.UNREADABLE_FILE,
+            path=st.path,
+            detail="no header row with " + ", ".join(self.required),
+        )
+
+    def _row_problem(self, row: CellRow, header: _Header, st: _ReadState) -> bool:
+        """Reject a detail row that cannot be mapped; True when it was rejected."""
+        if row.line in st.bad_lines:
+            st.reject(RejectCode.UNDECODABLE_ROW, row, detail="GB18030")
+            return True
+        width = header.width
+        n = len(row.cells)
+        if n < width or (n > width and any(clean(c) for c in row.cells[width:])):
+            # Trailing empty cells (a trailing comma) are not a different width.
+            st.reject(RejectCode.WRONG_FIELD_COUNT, row, value=str(n), detail=str(width))
+            return True
+        for name in self.ids:
+            v = header.get(row.cells, name)
+            if _SCI.match(v):
+                st.reject(RejectCode.ID_AS_NUMBER, row, field=name, value=v)
+                return True
+        return False
 
 
 @dataclass
@@ -533,314 +380,6 @@ class _ReadState:
                 value=stated,
                 detail=_fmt_total(computed),
             )
-
-
-@dataclass
-class _Staged:
-    """A bill being read: its staging tables, header and what the SQL found."""
-
-    ctx: ReadContext
-    stage: str
-    header: _Header
-    preamble: list[CellRow]
-    st: _ReadState
-    tail: list[CellRow] = field(default_factory=list)  # the rows from the summary on
-    counts: dict[str, int] = field(default_factory=dict)
-    totals: dict[str, Decimal | None] = field(default_factory=dict)
-
-    @property
-    def width(self) -> int:
-        return len(self.header.row.cells)
-
-    def col(self, name: str) -> str:
-        """The cleaned cell of column ``name`` (``''`` when the header has no such column)."""
-        i = self.header.index.get(name)
-        return f"k{i}" if i is not None else "''"
-
-
-class _Bill:
-    """What the layouts share: recognition by header columns, staging, row rejects, totals."""
-
-    name: str
-    kind: Kind
-    required: tuple[str, ...]  # header columns (cleaned, ASCII brackets)
-    known: tuple[str, ...]  # every column the layout knows, for closeness
-    ids: tuple[str, ...] = ()  # columns that must stay text
-    summary_labels: tuple[str, ...] = ()  # first cell of the summary header: the detail ends
-
-    # -- recognising -------------------------------------------------------
-    def identify(self, head: FileHead) -> Identification:
-        rows = head_rows(head, limit=_HEAD_LIMIT)
-        best: set[str] = set()
-        for row in rows:
-            names = {_key(c) for c in row.cells}
-            if all(r in names for r in self.required):
-                return Identification(
-                    format=self.name,
-                    kind=self.kind,
-                    confidence=_CONFIDENT,
-                    closeness=1.0,
-                    reads_text=spreadsheet_kind(head.head) is None,
-                )
-            have = names & set(self.known)
-            if len(have) > len(best):
-                best = have
-        return Identification(
-            format=self.name,
-            kind=self.kind,
-            confidence=0.0,
-            missing=tuple(r for r in self.required if r not in best),
-            closeness=len(best) / len(self.known) if best else 0.0,
-        )
-
-    # -- reading -----------------------------------------------------------
-    def read(self, ctx: ReadContext, source: SourceFile) -> ReadResult:
-        path = str(source.path)
-        st = _ReadState(path=path, bad_lines=source.bad_lines)
-        rows = source_rows(source)
-        preamble: list[CellRow] = []
-        try:
-            found = self._find_header(rows, st, preamble)
-        except (OSError, duckdb.Error):
-            raise
-        except Exception as exc:
-            found = _unreadable(path, exc)
-        if not isinstance(found, Reject):
-            found = self._before_detail(preamble, path) or found
-        if isinstance(found, Reject):
-            self._create_table(ctx, "(SELECT NULL::BIGINT AS src_line) AS __none WHERE false", {})
-            return ReadResult(table=ctx.table, rows_read=0, rejects=(found,), method="python")
-        b = _Staged(ctx, f"__bills_stage_{ctx.table}", found, preamble, st)
-        error: list[BaseException] = []
-        con = ctx.con
-        try:
-            _stage(con, b.stage, _guarded(rows, error), b.width)
-            if error and isinstance(error[0], OSError | duckdb.Error):
-                raise error[0]
-            ctx.progress(0.5)
-            records = self._map(b)
-            whole = self._check(b)
-        finally:
-            con.execute(f"DROP TABLE IF EXISTS {b.stage}")
-            con.execute(f"DROP TABLE IF EXISTS {b.stage}_m")
-        ctx.progress(1.0)
-        if error:
-            whole = _unreadable(path, error[0])
-        if whole is not None:
-            return ReadResult(table=ctx.table, rows_read=0, rejects=(whole,), method="python")
-        # Every record is either in the table or named by a reject; a
-        # summary line that disagrees counts as a rejected row of its own.
-        rejected_lines = {r.line for r in st.rejects}
-        return ReadResult(
-            table=ctx.table,
-            rows_read=records + len(rejected_lines),
-            rejects=tuple(st.rejects),
-            method="python",
-        )
-
-    def _find_header(
-        self, rows: Iterator[CellRow], st: _ReadState, preamble: list[CellRow]
-    ) -> _Header | Reject:
-        """Skip to the header row, keeping what came before it (the preamble)."""
-        for row in rows:
-            names = {_key(c) for c in row.cells}
-            if all(r in names for r in self.required):
-                return _Header(row)
-            preamble.append(row)
-            if len(preamble) > 200:
-                break
-        return make_reject(
-            RejectCode.UNREADABLE_FILE,
-            path=st.path,
-            detail="no header row with " + ", ".join(self.required),
-        )
-
-    def _before_detail(self, preamble: Sequence[CellRow], path: str) -> Reject | None:
-        """A file refused whole for what is above its header, before any row is read."""
-        del preamble, path
-        return None
-
-    def _create_table(self, ctx: ReadContext, from_sql: str, sources: Mapping[str, str]) -> None:
-        ctx.con.execute(f"CREATE TABLE {ctx.table} AS {raw_query(self.kind, from_sql, sources)}")
-
-    # -- the layout's SQL ----------------------------------------------------
-    def _mapping(self, b: _Staged) -> _Mapping:
-        raise NotImplementedError
-
-    def _tail_start(self, b: _Staged) -> str | None:
-        """SQL: the condition of the row where the detail ends (``t0``: first cell, stripped)."""
-        if not self.summary_labels:
-            return None
-        first = f"trim({_clean_sql('t0')}, '\ufeff')"
-        return f"{first} IN ({', '.join(sql_str(x) for x in self.summary_labels)})"
-
-    def _problems(self, b: _Staged) -> list[tuple[str, str]]:
-        """A row that cannot be mapped: an undecodable line, a wrong width, an ID as a number."""
-        h = b.header
-        out: list[tuple[str, str]] = []
-        if b.st.bad_lines:
-            lines = ", ".join(str(n) for n in sorted(b.st.bad_lines))
-            out.append(
-                (
-                    f"src_line IN ({lines})",
-                    _reject_sql(RejectCode.UNDECODABLE_ROW, None, None, "GB18030"),
-                )
-            )
-        width = h.width
-        past = [f"k{i} <> ''" for i in range(width, b.width)]
-        past.append(
-            "coalesce(list_bool_or(list_transform(extra, lambda x: "
-            f"{_clean_sql(_strip_sql('x'))} <> '')), false)"
-        )
-        out.append(
-            (
-                f"(n < {width} OR (n > {width} AND ({' OR '.join(past)})))",
-                _reject_sql(RejectCode.WRONG_FIELD_COUNT, None, "CAST(n AS VARCHAR)", str(width)),
-            )
-        )
-        for name in self.ids:
-            if name in h.index:
-                k = b.col(name)
-                sci = (
-                    f"(CASE WHEN strpos({k}, 'e') > 0 OR strpos({k}, 'E') > 0 "
-                    f"THEN regexp_full_match({k}, {sql_str(_SCI_RE)}) ELSE false END)"
-                )
-                out.append((sci, _reject_sql(RejectCode.ID_AS_NUMBER, name, k, None)))
-        return out
-
-    def _map(self, b: _Staged) -> int:
-        """The detail rows into ``ctx.table`` and their rejects; the number of records."""
-        con = b.ctx.con
-        w = b.width
-        cells = ", ".join(["src_line", "n", *(f"c{i}" for i in range(w)), "extra"])
-        stripped = {f"t{i}": _strip_sql(f"coalesce(c{i}, '')") for i in range(w)}
-        cleaned = {f"k{i}": _clean_sql(f"t{i}") for i in range(w)}
-        tail = self._tail_start(b)
-        detail = b.stage
-        if tail is not None:
-            found = con.execute(
-                f"SELECT {cells} FROM {b.stage} WHERE src_line >= (SELECT min(src_line) "
-                f"FROM {_select([{'t0': stripped['t0']}], b.stage)} WHERE {tail}) "
-                "ORDER BY src_line"
-            ).fetchall()
-            b.tail = [_row_of(r, w) for r in found]
-            if b.tail:
-                detail = f"(SELECT * FROM {b.stage} WHERE src_line < {b.tail[0].line})"
-        m = self._mapping(b)
-        problems = self._problems(b)
-        # A row's first problem is its reject; ``problem`` marks the rows no total counts.
-        every = " ".join(f"WHEN {cond} THEN {rj}" for cond, rj in [*problems, *m.rejects])
-        outputs = {f"o_{f}": expr for f, expr in m.outputs.items()}
-        last = {
-            "rj": f"(CASE {every} END)",
-            "problem": " OR ".join(f"coalesce({cond}, false)" for cond, _ in problems),
-        }
-        sql = _select([stripped, cleaned, *m.levels, {**last, **outputs}], f"{detail} AS __d")
-        con.execute(f"CREATE TEMP TABLE {b.stage}_m AS SELECT * FROM {sql} AS __m")
-        sources = {f: ident(f"o_{f}") for f in m.outputs}
-        self._create_table(
-            b.ctx, f"(SELECT * FROM {b.stage}_m WHERE rj IS NULL) AS __good", sources
-        )
-        found = con.execute(
-            f"SELECT {cells}, rj.code, rj.field, rj.value, rj.detail FROM {b.stage}_m "
-            "WHERE rj IS NOT NULL ORDER BY src_line"
-        ).fetchall()
-        for r in found:
-            fld, value, detail_text = (None if x is None else str(x) for x in r[-3:])
-            row = _row_of(r[:-4], w)
-            rc = RejectCode(str(r[-4]))
-            b.st.reject(rc, row, field=fld, value=self._value(rc, value), detail=detail_text)
-        return self._aggregate(b, m)
-
-    @staticmethod
-    def _value(code: RejectCode, value: str | None) -> str | None:
-        """A reject's value as the layout states it (see WeChat's upper-cased states)."""
-        del code
-        return value
-
-    def _aggregate(self, b: _Staged, m: _Mapping) -> int:
-        """The counts and totals of the detail rows, in one SQL; the number of records."""
-        table = f"{b.stage}_m"
-        parts = ["count(*) FILTER (WHERE rj IS NULL)"]
-        parts += [f"count(*) FILTER (WHERE {cond})" for cond in m.counts.values()]
-        for s in m.sums:
-            nt = ident(s.column)
-            num = f"TRY_CAST({_ascii_digits_sql(nt)} AS DECIMAL(38, 10))"
-            parts += [
-                f"coalesce(bool_and({nt} IS NOT NULL) FILTER (WHERE {s.where}), true)",
-                f"coalesce(sum({num}) FILTER (WHERE {s.where}), 0)",
-                f"coalesce(max(length(split_part({nt}, '.', 2))) FILTER (WHERE {s.where}), 0)",
-                f"coalesce(max(length(split_part(ltrim({nt}, '+-'), '.', 1))) "
-                f"FILTER (WHERE {s.where}), 0)",
-                f"coalesce(sum(abs({num})) FILTER (WHERE {s.where}), 0)",
-            ]
-        got = b.ctx.con.execute(f"SELECT {', '.join(parts)} FROM {table}").fetchone()
-        assert got is not None
-        records = int(got[0])
-        b.counts = {name: int(got[1 + i]) for i, name in enumerate(m.counts)}
-        at = 1 + len(m.counts)
-        for s in m.sums:
-            valid, total, places, digits, size = got[at : at + 5]
-            at += 5
-            if not valid:
-                b.totals[s.name] = None
-            elif places <= 10 and digits <= 20 and size < Decimal(10) ** (28 - places):
-                # Exact, and within the 28 digits Python's Decimal keeps.
-                b.totals[s.name] = Decimal(total)
-            else:
-                b.totals[s.name] = self._python_total(b, m, s)
-        return records
-
-    @staticmethod
-    def _python_total(b: _Staged, m: _Mapping, s: _Sum) -> Decimal | None:
-        """A total SQL's DECIMAL cannot hold exactly, added as Python's Decimal does."""
-        del m
-        total = _Total()
-        rows = b.ctx.con.execute(
-            f"SELECT {ident(s.column)} FROM {b.stage}_m WHERE {s.where} ORDER BY src_line"
-        ).fetchall()
-        for (text,) in rows:
-            total.add(str(text))
-        return total.value
-
-    def _check(self, b: _Staged) -> Reject | None:
-        """The summary rows (``b.tail``) against the detail; a whole-file reject when cut short."""
-        del b
-        return None
-
-
-def _fee_outputs(
-    amount: str, fee_cell: str, negative: str
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Helpers and outputs of ``fee`` and ``net_amount`` (``amount``: the amount's text).
-
-    The fee is rounded once to the fen (:func:`fee_sql`), its sign the
-    amount's: positive on a payment, negative on a refund, whichever way the
-    platform printed it; ``net_amount = amount - fee``. A fee that is not an
-    amount goes on as it was and the net is left empty (also when the
-    amount is not one): the normaliser then rejects the row naming the bad field.
-    """
-    fee_text = _money_text_sql(fee_cell)
-    helpers = {"fee_fen": fee_sql(f"(CASE WHEN {fee_text} = '' THEN '0' ELSE {fee_text} END)")}
-    sign = f"(CASE WHEN {negative} THEN '-' ELSE '' END)"
-    signed_fen = f"(CASE WHEN {negative} THEN -abs(fee_fen) ELSE abs(fee_fen) END)"
-    net = _yuan_sql(f"({_fen_sql(amount)} - {signed_fen})")
-    outputs = {
-        "fee": f"(CASE WHEN fee_fen IS NULL THEN NULLIF({fee_cell}, '') "
-        f"ELSE {sign} || {_yuan_sql('abs(fee_fen)')} END)",
-        "net_amount": f"(CASE WHEN fee_fen IS NOT NULL THEN {net} END)",
-    }
-    return helpers, outputs
-
-
-def _empty_sql(x: str) -> str:
-    """SQL: bills write "nothing" as empty, ``/`` or ``-``."""
-    return f"({x} IN ('', '/', '-'))"
-
-
-def _date_sql(source: str, iso: str) -> str:
-    """SQL: the date of ``iso`` (``iso_sql(source)``) when ``source`` was a time, else NULL."""
-    return f"(CASE WHEN {_is_time_sql(source)} THEN left({iso}, 10) END)"
 
 
 # --------------------------------------------------------------------------
@@ -896,6 +435,21 @@ _WX_TRADE_SUMS: dict[str, str | None] = {
 # Totals of an order amount that a refund row repeats: WeChat does not say
 # whether refund rows count in them, so either reading is accepted.
 _WX_ORDER_TOTALS = frozenset({"应结订单金额", "订单金额", "总金额"})
+# The columns a settlement row is made of.
+_WX_USED = (
+    "交易时间",
+    "商户号",
+    "特约商户号",
+    "设备号",
+    "商户订单号",
+    "交易状态",
+    "应结订单金额",
+    "商户退款单号",
+    "退款金额",
+    "手续费",
+    "退款申请时间",
+    "退款成功时间",
+)
 
 
 class WechatTradeBill(_Bill):
@@ -928,94 +482,117 @@ class WechatTradeBill(_Bill):
     known = tuple(_WX_TRADE_COLUMNS)
     ids = ("商户号", "特约商户号", "微信订单号", "商户订单号", "微信退款单号", "商户退款单号")
 
-    summary_labels = tuple(_WX_TRADE_SUMS)
-
-    def _mapping(self, b: _Staged) -> _Mapping:
-        c = b.col
-        state = f"upper(replace({c('交易状态')}, 'ß', 'ss'))"  # Python's upper() of the state
-        refund = "(state = 'REFUND')"
-        refund_ref = c("商户退款单号")
-        when = (
-            f"(CASE WHEN {refund} THEN (CASE WHEN {c('退款成功时间')} <> '' "
-            f"THEN {c('退款成功时间')} ELSE {c('退款申请时间')} END) ELSE '' END)"
-        )
-        level1 = {"state": state}
-        level2 = {
-            "amount": f"(CASE WHEN {refund} THEN {_signed_sql(c('退款金额'), 'true')} "
-            f"ELSE {_signed_sql(c('应结订单金额'), 'false')} END)",
-            "time_text": f"(CASE WHEN {when} <> '' THEN {when} ELSE {c('交易时间')} END)",
-            "rrn": f"(CASE WHEN {refund} AND NOT {_empty_sql(refund_ref)} AND {refund_ref} <> '0' "
-            f"THEN {refund_ref} ELSE {c('商户订单号')} END)",
-        }
-        summed = [
-            col for col in dict.fromkeys(_WX_TRADE_SUMS.values()) if col and col in b.header.index
-        ]
-        level2.update({f"sum:{col}": _number_sql(c(col)) for col in summed})
-        level3 = {"txn_time": _iso_sql("time_text")}
-        fee_helpers, fee_outputs = _fee_outputs("amount", c("手续费"), refund)
-        level3.update(fee_helpers)
-        sub = c("特约商户号")
-        sums = [_Sum(col, f"sum:{col}", "NOT problem") for col in summed]
-        sums += [
-            _Sum(f"paid:{col}", f"sum:{col}", "NOT problem AND state <> 'REFUND'")
-            for col in summed
-            if col in _WX_ORDER_TOTALS
-        ]
-        return _Mapping(
-            levels=[level1, level2, level3],
-            rejects=[
-                (
-                    "state NOT IN ('REFUND', 'SUCCESS')",
-                    _reject_sql(RejectCode.NOT_SETTLED, "交易状态", c("交易状态"), None),
-                )
-            ],
-            outputs={
-                "acquirer": sql_str(WECHAT_ACQUIRER),
-                "merchant_id": f"(CASE WHEN {sub} NOT IN ('', '0') THEN {sub} "
-                f"ELSE NULLIF({c('商户号')}, '') END)",
-                "terminal_id": f"NULLIF({c('设备号')}, '')",
-                "rrn": "NULLIF(rrn, '')",
-                "txn_time": "NULLIF(txn_time, '')",
-                "txn_type": f"(CASE WHEN {refund} THEN 'refund' ELSE 'sale' END)",
-                "channel": "'wechat'",
-                "amount": "NULLIF(amount, '')",
-                **fee_outputs,
-                "settle_date": _date_sql("time_text", "txn_time"),
-            },
-            sums=sums,
-            counts={"rows": "true"},
-        )
-
-    @staticmethod
-    def _value(code: RejectCode, value: str | None) -> str | None:
-        # REVOKED (撤销), NOTPAY, CLOSED...: named as the state, upper-cased.
-        return value.upper() if code is RejectCode.NOT_SETTLED and value is not None else value
-
-    def _check(self, b: _Staged) -> Reject | None:
-        st = b.st
-        rows = iter(b.tail)
-        head = next(rows, None)
-        if head is None:
+    def _read_rows(self, rows: Iterator[CellRow], sink: RowSink, st: _ReadState) -> Reject | None:
+        found = self._find_header(rows, st, [])
+        if isinstance(found, Reject):
+            return found
+        h = found
+        count = 0
+        summed = [c for c in dict.fromkeys(_WX_TRADE_SUMS.values()) if c and c in h.index]
+        sums = {col: _Total() for col in summed}
+        paid = {col: _Total() for col in _WX_ORDER_TOTALS if col in h.index}
+        # Each row's cells are cleaned once, and only the columns used: the
+        # loop runs a million times for a big merchant's month.
+        wanted = tuple(dict.fromkeys((*_WX_USED, *summed, *self.ids)))
+        where = [(name, h.index.get(name, -1)) for name in wanted]
+        width = h.width
+        summary_head: _Header | None = None
+        for row in rows:
+            cells = row.cells
+            if row.is_blank():
+                continue
+            if _key(cells[0]) in _WX_TRADE_SUMS:
+                summary_head = _Header(row)
+                break
+            count += 1
+            if (len(cells) != width or row.line in st.bad_lines) and self._row_problem(row, h, st):
+                continue
+            v: dict[str, str] = {}
+            for name, i in where:
+                s = cells[i].strip() if 0 <= i < len(cells) else ""
+                v[name] = s[1:].strip() if s[:1] == "`" else s
+            bad_id = next(
+                (n for n in self.ids if "e" in v.get(n, "").lower() and _SCI.match(v[n])), None
+            )
+            if bad_id is not None:
+                st.reject(RejectCode.ID_AS_NUMBER, row, field=bad_id, value=v[bad_id])
+                continue
+            for col, total in sums.items():
+                total.add(v[col])
+            state = v["交易状态"].upper()
+            if state != "REFUND":
+                for col, total in paid.items():
+                    total.add(v[col])
+            self._record(row, v, st, sink, state)
+        if summary_head is None:
             return make_reject(RejectCode.SUMMARY_MISSING, path=st.path)
-        summary_head = _Header(head)
-        values = next(rows, None)
+        values = next((r for r in rows if not r.is_blank()), None)
         if values is None:
             return make_reject(RejectCode.SUMMARY_MISSING, path=st.path)
-        count = b.counts.get("rows", 0)
         for label, added in _WX_TRADE_SUMS.items():
             if label not in summary_head.index:
                 continue
             stated = summary_head.get(values.cells, label)
             if added is None:
                 st.check(values, label, stated, count)
-            elif added in b.totals:
-                paid = b.totals.get(f"paid:{added}")
-                if paid is not None and _dec(stated) == paid:
-                    continue  # the order-amount total read as payments only
-                st.check(values, label, stated, b.totals[added])
+            elif added in sums:
+                self._check_sum(values, st, label, stated, sums[added], paid.get(added))
         for extra in rows:
-            st.reject(RejectCode.UNREADABLE_ROW, extra, detail="a row after the summary")
+            if not extra.is_blank():
+                st.reject(RejectCode.UNREADABLE_ROW, extra, detail="a row after the summary")
         return None
+
+    @staticmethod
+    def _check_sum(
+        row: CellRow,
+        st: _ReadState,
+        label: str,
+        stated: str,
+        every: _Total,
+        payments: _Total | None,
+    ) -> None:
+        if payments is not None and payments.value is not None and _dec(stated) == payments.value:
+            return  # the order-amount total read as payments only
+        st.check(row, label, stated, every.value)
+
+    @staticmethod
+    def _record(
+        row: CellRow, v: Mapping[str, str], st: _ReadState, sink: RowSink, state: str
+    ) -> None:
+        if state == "REFUND":
+            txn_type, negative = "refund", True
+            amount = _signed(v["退款金额"], True)
+            when = v["退款成功时间"] or v["退款申请时间"]
+            ref = v["商户退款单号"]
+            rrn = ref if not _empty(ref) and ref != "0" else v["商户订单号"]
+        elif state == "SUCCESS":
+            txn_type, negative = "sale", False
+            amount = _signed(v["应结订单金额"], False)
+            when = ""
+            rrn = v["商户订单号"]
+        else:
+            # REVOKED (撤销), NOTPAY, CLOSED...: no money was settled.
+            st.reject(RejectCode.NOT_SETTLED, row, field="交易状态", value=state)
+            return
+        txn_time = _iso(when or v["交易时间"])
+        fee, net = _fee_and_net(amount, v["手续费"], negative)
+        sub = v["特约商户号"]
+        sink.add(
+            row.line,
+            {
+                "acquirer": WECHAT_ACQUIRER,
+                "merchant_id": sub if sub not in ("", "0") else v["商户号"] or None,
+                "terminal_id": v["设备号"] or None,
+                "rrn": rrn or None,
+                "txn_time": txn_time or None,
+                "txn_type": txn_type,
+                "channel": "wechat",
+                "amount": amount or None,
+                "fee": fee or None,
+                "net_amount": net,
+                "settle_date": _date_of(txn_time),
+            },
+        )
 
 
 # --------------------------------------------------------------------------
@@ -1085,89 +662,93 @@ class AlipayTradeBill(_Bill):
     known = _ALI_TRADE_COLUMNS
     ids = ("支付宝交易号", "商户订单号", "退款批次号/请求号", "终端号")
 
-    def _tail_start(self, b: _Staged) -> str | None:
-        # The detail list ends at the first ``#`` line (its closing rule).
-        return "starts_with(t0, '#')"
-
-    def _mapping(self, b: _Staged) -> _Mapping:
-        c = b.col
-        account = self._account(b.preamble)
-        kind = c("业务类型")
-        refund = f"({kind} = '退款')"
-        ref = c("退款批次号/请求号")
-        time_text = (
-            f"(CASE WHEN {c('完成时间')} <> '' THEN {c('完成时间')} ELSE {c('创建时间')} END)"
-        )
-        level1 = {
-            "amount": _signed_sql(c("订单金额(元)"), refund),
-            "time_text": time_text,
-            "rrn": f"(CASE WHEN {refund} AND NOT {_empty_sql(ref)} THEN {ref} "
-            f"ELSE {c('商户订单号')} END)",
-            "takings": _number_sql(c("商家实收(元)")),
-        }
-        fee_helpers, fee_outputs = _fee_outputs("amount", c("服务费(元)"), refund)
-        level2 = {"txn_time": _iso_sql("time_text"), **fee_helpers}
-        return _Mapping(
-            levels=[level1, level2],
-            rejects=[
-                (
-                    f"{kind} NOT IN ('交易', '退款')",
-                    _reject_sql(RejectCode.NOT_SETTLED, "业务类型", kind, None),
-                )
-            ],
-            outputs={
-                "acquirer": sql_str(ALIPAY_ACQUIRER),
-                "merchant_id": sql_str(account or ""),
-                "merchant_name": "NULL::VARCHAR",
-                "terminal_id": f"NULLIF({c('终端号')}, '')",
-                "rrn": "NULLIF(rrn, '')",
-                "txn_time": "NULLIF(txn_time, '')",
-                "txn_type": f"(CASE WHEN {refund} THEN 'refund' ELSE 'sale' END)",
-                "channel": "'alipay'",
-                "amount": "NULLIF(amount, '')",
-                **fee_outputs,
-                "settle_date": _date_sql("time_text", "txn_time"),
-            },
-            sums=[
-                _Sum(k, "takings", f"NOT problem AND {kind} = {sql_str(k)}")
-                for k in ("交易", "退款")
-            ],
-            counts={k: f"{kind} = {sql_str(k)}" for k in ("交易", "退款")},
-        )
-
-    @staticmethod
-    def _account(preamble: Iterable[CellRow]) -> str | None:
-        """The account the bill is for, from its ``#账号：[…]`` line."""
+    def _read_rows(self, rows: Iterator[CellRow], sink: RowSink, st: _ReadState) -> Reject | None:
+        preamble: list[CellRow] = []
+        found = self._find_header(rows, st, preamble)
+        if isinstance(found, Reject):
+            return found
+        h = found
+        account = None
         for p in preamble:
             m = _ACCOUNT_LINE.search(",".join(p.cells))
             if m:
-                return m.group(1)
-        return None
-
-    def _before_detail(self, preamble: Sequence[CellRow], path: str) -> Reject | None:
-        if self._account(preamble) is None:
-            return make_reject(RejectCode.UNREADABLE_FILE, path=path, detail="no #账号：[...] line")
-        return None
-
-    def _check(self, b: _Staged) -> Reject | None:
-        st = b.st
+                account = m.group(1)
+                break
+        if account is None:
+            return make_reject(
+                RejectCode.UNREADABLE_FILE, path=st.path, detail="no #账号：[...] line"
+            )
+        counts = {"交易": 0, "退款": 0}
+        takings = {"交易": _Total(), "退款": _Total()}
         totals: dict[str, CellRow] = {}
-        for row in b.tail:
+        in_detail = True
+        for row in rows:
+            if row.is_blank():
+                continue
             text = ",".join(row.cells).strip()
             if text.startswith("#"):
+                in_detail = False
                 m = _ALI_TOTAL.match(text)
                 if m:
                     totals[m.group(1)] = row
                 continue
-            st.reject(RejectCode.UNREADABLE_ROW, row, detail="a row after the detail list")
+            if not in_detail:
+                st.reject(RejectCode.UNREADABLE_ROW, row, detail="a row after the detail list")
+                continue
+            if self._row_problem(row, h, st):
+                kind = h.get(row.cells, "业务类型")
+                if kind in counts:
+                    counts[kind] += 1
+                continue
+            kind = h.get(row.cells, "业务类型")
+            if kind in counts:
+                counts[kind] += 1
+                takings[kind].add(h.get(row.cells, "商家实收(元)"))
+            self._record(row, h, st, sink, account, kind)
         if "交易" not in totals:
             return make_reject(RejectCode.SUMMARY_MISSING, path=st.path)
         for kind, row in totals.items():
             m = _ALI_TOTAL.match(",".join(row.cells).strip())
             assert m is not None
-            st.check(row, f"{kind}合计笔数", m.group(2), b.counts[kind])
-            st.check(row, f"{kind}合计商家实收", m.group(3), b.totals[kind])
+            st.check(row, f"{kind}合计笔数", m.group(2), counts[kind])
+            st.check(row, f"{kind}合计商家实收", m.group(3), takings[kind].value)
         return None
+
+    @staticmethod
+    def _record(
+        row: CellRow, h: _Header, st: _ReadState, sink: RowSink, account: str, kind: str
+    ) -> None:
+        cells = row.cells
+        if kind == "交易":
+            txn_type, negative = "sale", False
+            rrn = h.get(cells, "商户订单号")
+        elif kind == "退款":
+            txn_type, negative = "refund", True
+            ref = h.get(cells, "退款批次号/请求号")
+            rrn = ref if not _empty(ref) else h.get(cells, "商户订单号")
+        else:
+            st.reject(RejectCode.NOT_SETTLED, row, field="业务类型", value=kind)
+            return
+        amount = _signed(h.get(cells, "订单金额(元)"), negative)
+        fee, net = _fee_and_net(amount, h.get(cells, "服务费(元)"), negative)
+        txn_time = _iso(h.get(cells, "完成时间") or h.get(cells, "创建时间"))
+        sink.add(
+            row.line,
+            {
+                "acquirer": ALIPAY_ACQUIRER,
+                "merchant_id": account,
+                "merchant_name": None,
+                "terminal_id": h.get(cells, "终端号") or None,
+                "rrn": rrn or None,
+                "txn_time": txn_time or None,
+                "txn_type": txn_type,
+                "channel": "alipay",
+                "amount": amount or None,
+                "fee": fee or None,
+                "net_amount": net,
+                "settle_date": _date_of(txn_time),
+            },
+        )
 
 
 # --------------------------------------------------------------------------
@@ -1210,67 +791,64 @@ class WechatFundFlowBill(_Bill):
     known = tuple(_WX_FUND_COLUMNS)
     ids = ("微信支付业务单号", "资金流水单号", "业务凭证号")
 
-    summary_labels = ("资金流水总笔数",)
-
-    def _mapping(self, b: _Staged) -> _Mapping:
-        c = b.col
-        direction = c("收支类型")
-        when = c("记账时间")
-        level1 = {
-            "booked": _iso_sql(when),
-            "money": _number_sql(c("收支金额(元)")),
-            "ref": f"(CASE WHEN {c('业务凭证号')} <> '' THEN {c('业务凭证号')} "
-            f"ELSE {c('微信支付业务单号')} END)",
-        }
-        date = f"coalesce({_date_sql(when, 'booked')}, NULLIF(booked, ''))"
-        valid = f"{direction} IN ('收入', '支出')"
-        expense = f"({direction} = '支出')"
-        return _Mapping(
-            levels=[level1],
-            rejects=[
-                (
-                    f"NOT ({valid})",
-                    _reject_sql(RejectCode.BAD_ENUM, "收支类型", direction, "收入, 支出"),
+    def _read_rows(self, rows: Iterator[CellRow], sink: RowSink, st: _ReadState) -> Reject | None:
+        found = self._find_header(rows, st, [])
+        if isinstance(found, Reject):
+            return found
+        h = found
+        count = {"收入": 0, "支出": 0, "": 0}
+        money = {"收入": _Total(), "支出": _Total()}
+        summary_head: _Header | None = None
+        for row in rows:
+            if row.is_blank():
+                continue
+            if row.cells and _key(row.cells[0]) == "资金流水总笔数":
+                summary_head = _Header(row)
+                break
+            direction = h.get(row.cells, "收支类型")
+            count[direction if direction in money else ""] += 1
+            if self._row_problem(row, h, st):
+                continue
+            if direction not in _DIRECTIONS:
+                st.reject(
+                    RejectCode.BAD_ENUM, row, field="收支类型", value=direction, detail="收入, 支出"
                 )
-            ],
-            outputs={
-                "account_no": sql_str(WECHAT_FUNDFLOW_ACCOUNT),
-                "booking_date": date,
-                "value_date": date,
-                "amount": f"NULLIF({_signed_sql(c('收支金额(元)'), expense)}, '')",
-                "currency": "'CNY'",
-                "counterparty_name": "NULL::VARCHAR",
-                "reference": "NULLIF(ref, '')",
-                "balance": f"NULLIF({_money_text_sql(c('账户结余(元)'))}, '')",
-                "bank_txn_id": f"NULLIF({c('资金流水单号')}, '')",
-            },
-            sums=[
-                _Sum(d, "money", f"NOT problem AND {direction} = {sql_str(d)}") for d in _DIRECTIONS
-            ],
-            counts={"rows": "true", **{d: f"{direction} = {sql_str(d)}" for d in _DIRECTIONS}},
-        )
-
-    def _check(self, b: _Staged) -> Reject | None:
-        st = b.st
-        rows = iter(b.tail)
-        head = next(rows, None)
-        values = next(rows, None)
-        if head is None or values is None:
+                continue
+            raw_amount = h.get(row.cells, "收支金额(元)")
+            money[direction].add(raw_amount)
+            booked = _iso(h.get(row.cells, "记账时间"))
+            ref = h.get(row.cells, "业务凭证号") or h.get(row.cells, "微信支付业务单号")
+            sink.add(
+                row.line,
+                {
+                    "account_no": WECHAT_FUNDFLOW_ACCOUNT,
+                    "booking_date": _date_of(booked) or booked or None,
+                    "value_date": _date_of(booked) or booked or None,
+                    "amount": _signed(raw_amount, _DIRECTIONS[direction]) or None,
+                    "currency": "CNY",
+                    "counterparty_name": None,
+                    "reference": ref or None,
+                    "balance": _money_text(h.get(row.cells, "账户结余(元)")) or None,
+                    "bank_txn_id": h.get(row.cells, "资金流水单号") or None,
+                },
+            )
+        values = next((r for r in rows if not r.is_blank()), None) if summary_head else None
+        if summary_head is None or values is None:
             return make_reject(RejectCode.SUMMARY_MISSING, path=st.path)
-        summary_head = _Header(head)
         stated = {label: summary_head.get(values.cells, label) for label in summary_head.index}
         checks: list[tuple[str, Decimal | int | None]] = [
-            ("资金流水总笔数", b.counts["rows"]),
-            ("收入笔数", b.counts["收入"]),
-            ("收入金额", b.totals["收入"]),
-            ("支出笔数", b.counts["支出"]),
-            ("支出金额", b.totals["支出"]),
+            ("资金流水总笔数", sum(count.values())),
+            ("收入笔数", count["收入"]),
+            ("收入金额", money["收入"].value),
+            ("支出笔数", count["支出"]),
+            ("支出金额", money["支出"].value),
         ]
         for label, computed in checks:
             if label in stated:
                 st.check(values, label, stated[label], computed)
         for extra in rows:
-            st.reject(RejectCode.UNREADABLE_ROW, extra, detail="a row after the summary")
+            if not extra.is_blank():
+                st.reject(RejectCode.UNREADABLE_ROW, extra, detail="a row after the summary")
         return None
 
 
@@ -1299,43 +877,49 @@ class _PersonalLayout:
 class _PersonalExport(_Bill):
     layout: _PersonalLayout
 
-    def _mapping(self, b: _Staged) -> _Mapping:
-        c = b.col
+    def _read_rows(self, rows: Iterator[CellRow], sink: RowSink, st: _ReadState) -> Reject | None:
+        preamble: list[CellRow] = []
+        found = self._find_header(rows, st, preamble)
+        if isinstance(found, Reject):
+            return found
+        h = found
         lay = self.layout
-        direction, status = c(lay.direction), c(lay.status)
-        level1 = {"when_text": _iso_sql(c(lay.time))}
-        date = f"coalesce({_date_sql(c(lay.time), 'when_text')}, NULLIF(when_text, ''))"
-        other = c(lay.counterparty_account) if lay.counterparty_account else "''"
-        closed = ", ".join(sql_str(s) for s in sorted(lay.closed)) or "NULL"
-        expense = f"({direction} = '支出')"
-
-        def text(x: str) -> str:
-            return f"(CASE WHEN {_empty_sql(x)} THEN NULL ELSE {x} END)"
-
-        return _Mapping(
-            levels=[level1],
-            rejects=[
-                (
-                    f"coalesce({status} IN ({closed}), false)",
-                    _reject_sql(RejectCode.NOT_SETTLED, lay.status, status, None),
-                ),
-                (
-                    f"{direction} NOT IN ('收入', '支出')",
-                    _reject_sql(RejectCode.NEUTRAL_ENTRY, lay.direction, direction, None),
-                ),
-            ],
-            outputs={
-                "account_no": sql_str(self._owner(b.preamble)),
-                "booking_date": date,
-                "value_date": date,
-                "amount": f"NULLIF({_signed_sql(c(lay.amount), expense)}, '')",
-                "currency": "'CNY'",
-                "counterparty_name": text(c(lay.counterparty)),
-                "counterparty_account": text(other),
-                "reference": text(c(lay.order_id)),
-                "bank_txn_id": f"NULLIF({c(lay.txn_id)}, '')",
-            },
-        )
+        account = self._owner(preamble)
+        for row in rows:
+            if row.is_blank():
+                continue
+            if self._row_problem(row, h, st):
+                continue
+            cells = row.cells
+            direction = h.get(cells, lay.direction)
+            status = h.get(cells, lay.status)
+            if status in lay.closed:
+                st.reject(RejectCode.NOT_SETTLED, row, field=lay.status, value=status)
+                continue
+            if direction not in _DIRECTIONS:
+                st.reject(RejectCode.NEUTRAL_ENTRY, row, field=lay.direction, value=direction)
+                continue
+            when = _iso(h.get(cells, lay.time))
+            counterparty = h.get(cells, lay.counterparty)
+            other_account = (
+                h.get(cells, lay.counterparty_account) if lay.counterparty_account else ""
+            )
+            order = h.get(cells, lay.order_id)
+            sink.add(
+                row.line,
+                {
+                    "account_no": account,
+                    "booking_date": _date_of(when) or when or None,
+                    "value_date": _date_of(when) or when or None,
+                    "amount": _signed(h.get(cells, lay.amount), _DIRECTIONS[direction]) or None,
+                    "currency": "CNY",
+                    "counterparty_name": None if _empty(counterparty) else counterparty,
+                    "counterparty_account": None if _empty(other_account) else other_account,
+                    "reference": None if _empty(order) else order,
+                    "bank_txn_id": h.get(cells, lay.txn_id) or None,
+                },
+            )
+        return None
 
     def _owner(self, preamble: Iterable[CellRow]) -> str:
         """The account named in the preamble, or a plainly labelled stand-in."""

@@ -37,6 +37,8 @@ from typing import IO
 
 import duckdb
 
+from daozhang.ingest.bills import ALIPAY_ACQUIRER, WECHAT_ACQUIRER
+
 __all__ = ["BillExport", "export_bills"]
 
 _BATCH = 20_000
@@ -243,12 +245,22 @@ def _write_alipay(f: IO[str], account: str, day: str, rows: Sequence[_Row]) -> N
     w(f"#导出时间：[{day[:4]}年{day[5:7]}月{day[8:]}日 10:00:00]\n")
 
 
-def export_bills(settlement: Sequence[Path], out: Path, *, rest: Path | None = None) -> BillExport:
+def export_bills(
+    settlement: Sequence[Path],
+    out: Path,
+    *,
+    rest: Path | None = None,
+    twin: Path | None = None,
+) -> BillExport:
     """Write the wechat/alipay rows of ``settlement`` as bills under ``out``.
 
     Files: ``out/wechat/<merchant>_<yyyymmdd>_ALL.csv`` and
     ``out/alipay/<merchant>_<yyyymmdd>_业务明细.csv``. With ``rest``, the
     rows of every other channel go to that one canonical settlement CSV.
+    With ``twin``, the same QR rows go to that canonical settlement CSV
+    holding exactly what the bills say and nothing more (the platform as
+    acquirer, the trade day as settle date; no batch/trace, card, merchant
+    name, MCC or payout id): the same settlement data in the other form.
 
     >>> # export_bills(sorted(Path("sim/settlement").glob("*.csv")), Path("bills"))
     """
@@ -276,6 +288,8 @@ def export_bills(settlement: Sequence[Path], out: Path, *, rest: Path | None = N
                 "SELECT count(*) FROM __stl WHERE channel NOT IN ('wechat', 'alipay')"
             ).fetchone()
             rest_rows = int(row[0]) if row else 0
+        if twin is not None:
+            _write_twin(con, twin)
         wechat: list[Path] = []
         alipay: list[Path] = []
         bill_rows = 0
@@ -296,3 +310,21 @@ def export_bills(settlement: Sequence[Path], out: Path, *, rest: Path | None = N
     finally:
         con.close()
     return BillExport(tuple(wechat), tuple(alipay), rest, bill_rows, rest_rows)
+
+
+def _write_twin(con: duckdb.DuckDBPyConnection, twin: Path) -> None:
+    """The QR rows as canonical settlement, with only what a bill carries (see export_bills)."""
+    twin.parent.mkdir(parents=True, exist_ok=True)
+    dest = str(twin).replace("'", "''")
+    con.execute(
+        f"""COPY (
+            SELECT CASE channel WHEN 'wechat' THEN '{WECHAT_ACQUIRER}'
+                                ELSE '{ALIPAY_ACQUIRER}' END AS acquirer,
+                   merchant_id, NULL AS merchant_name, NULL AS mcc, terminal_id,
+                   NULL AS batch_no, NULL AS trace_no, rrn, txn_time, txn_type, channel,
+                   NULL AS card, amount, fee, net_amount, left(txn_time, 10) AS settle_date,
+                   NULL AS payout_id
+            FROM __stl WHERE channel IN ('wechat', 'alipay')
+            ORDER BY merchant_id, txn_time, rrn
+        ) TO '{dest}' (HEADER, DELIMITER ',')"""
+    )

@@ -383,9 +383,13 @@ WORDS: dict[str, tuple[str, str]] = {
     # -- imports and jobs
     "imports_title": ("导入文件并对账", "Import files and reconcile"),
     "imports_intro": (
-        "上传 POS 流水、结算文件、出款记录、银行流水（可多选或打包成 ZIP），系统会自动识别格式。",
+        "上传 POS 流水、结算文件、出款记录、银行流水（可多选或打包成 ZIP），"
+        "系统按内容自动识别格式：各银行导出的 CSV/Excel 流水、camt.053、MT940、"
+        "微信支付和支付宝账单、终端 ISO 8583 报文日志、维护公告日历（.ics）都可以直接上传。",
         "Upload POS journals, settlement files, payouts and bank statements (several at once, "
-        "or a ZIP); the format is recognised from each file.",
+        "or a ZIP); the format is recognised from each file's content: banks' CSV/Excel "
+        "exports, camt.053, MT940, WeChat Pay and Alipay bills, terminals' ISO 8583 message "
+        "logs and maintenance calendars (.ics) go in as they are.",
     ),
     "step1_upload": ("第一步：上传文件", "1. Upload files"),
     "step2_reconcile": ("第二步：对账", "2. Reconcile"),

@@ -76,6 +76,7 @@ closed Alipay trades (交易关闭, no money moved) as ``not_settled``.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -241,7 +242,7 @@ def _fmt_total(d: Decimal | int) -> str:
     return f"{fen:.2f}" if fen == d else format(d.normalize(), "f")
 
 
-class _Bill:
+class _Bill(ABC):
     """What the layouts share: recognition by header columns, the read loop, rejects."""
 
     name: str
@@ -301,8 +302,9 @@ class _Bill:
             method="python",
         )
 
+    @abstractmethod
     def _read_rows(self, rows: Iterator[CellRow], sink: RowSink, st: _ReadState) -> Reject | None:
-        raise NotImplementedError
+        """Map the layout's rows into ``sink``; a whole-file reject, or None when read."""
 
     def _find_header(
         self, rows: Iterator[CellRow], st: _ReadState, preamble: list[CellRow]

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from daozhang.domain.records import Kind
+from daozhang.ingest import cells as cells_module
 from daozhang.ingest import rows as rows_module
 from daozhang.ingest.base import FileHead, ReadContext, SourceFile
 from daozhang.ingest.cards import set_pan_key
@@ -140,3 +141,21 @@ def test_a_cut_short_xls_that_makes_calamine_panic_is_an_error_not_a_crash(tmp_p
     assert head_rows(_head(path)) == []
     with pytest.raises(SpreadsheetError):
         list(source_rows(_source(path)))
+
+
+def test_the_head_name_sets_docstring_example_runs() -> None:
+    assert doctest.testmod(cells_module).failed == 0
+
+
+def test_a_batch_without_card_numbers_stores_no_card_and_no_hash() -> None:
+    """A WeChat bill has no card column: the sink leaves masking out, the table is the same."""
+    con = duckdb.connect()
+    set_pan_key(con, b"k" * 32)
+    sink = RowSink(ReadContext(con=con, table="t"), Kind.SETTLEMENT)
+    sink.add(2, {"merchant_id": "M1", "amount": "1.00"})
+    sink.close()
+    sink = RowSink(ReadContext(con=con, table="u"), Kind.SETTLEMENT)
+    sink.add(2, {"merchant_id": "M1", "amount": "1.00", "card": "6228480012345678"})
+    sink.close()
+    assert con.sql("SELECT card, card_hash, card_state FROM t").fetchall() == [(None, None, None)]
+    assert con.sql("DESCRIBE t").fetchall() == con.sql("DESCRIBE u").fetchall()

@@ -152,6 +152,42 @@ def test_monday_tuesday_and_a_copy_of_monday_in_one_folder_count_each_row_once(
     }
 
 
+@pytest.mark.parametrize("batch_files", [1, 2, 200])
+def test_a_day_of_many_small_files_gives_the_same_answer_in_batches_of_any_size(
+    workspace: Workspace, write_csv: WriteCsv, monkeypatch: pytest.MonkeyPatch, batch_files: int
+) -> None:
+    """A provider imports hundreds of small files; they are stored a batch at a time.
+
+    Copies of a file are recognised whether the original is still waiting in
+    its batch or was stored in an earlier one, and name the original's import.
+    """
+    monkeypatch.setattr("daozhang.service.imports.BATCH_FILES", batch_files)
+    mon = write_csv("a_mon.csv", SETTLEMENT, [settle_row(i) for i in (1, 2, 3)])
+    mon_copy = write_csv("b_mon_copy.csv", SETTLEMENT, [settle_row(i) for i in (1, 2, 3)])
+    tue = write_csv("c_tue.csv", SETTLEMENT, [settle_row(3), settle_row(4)])
+    wed = write_csv("d_wed.csv", SETTLEMENT, [settle_row(5)])
+    mon_again = write_csv("e_mon_again.csv", SETTLEMENT, [settle_row(i) for i in (1, 2, 3)])
+
+    report = import_paths(workspace, [mon, mon_copy, tue, wed, mon_again])
+
+    a, b, c, d, e = report.files
+    assert [f.rows_imported for f in (a, c, d)] == [3, 1, 1]
+    assert c.rows_duplicate == 1
+    assert b.status is e.status is FileStatus.ALREADY_IMPORTED
+    assert b.duplicate_of == e.duplicate_of == a.import_id is not None
+    with workspace.db.connect() as conn:
+        statuses = sorted((i.path, i.status) for i in repo.list_imports(conn))
+    expected = [
+        (str(mon), "committed"),
+        (str(mon_copy), "duplicate_file"),
+        (str(tue), "committed"),
+        (str(wed), "committed"),
+        (str(mon_again), "duplicate_file"),
+    ]
+    assert statuses == sorted(expected)
+    assert len(rows_in(workspace, Kind.SETTLEMENT)) == 5
+
+
 def test_a_utf16_export_imports_and_a_big5_file_says_to_resave_it(
     workspace: Workspace, tmp_path: Path
 ) -> None:

@@ -38,6 +38,19 @@ _WORDS: dict[str, tuple[str, str]] = {
         "{opened} new, {changed} changed, {reopened} reopened, {resolved} resolved.",
     ),
     "by_type": ("按类型", "By type"),
+    "bad_account": (
+        "--account 的账号 {value!r} 不像账号：只能有数字、字母和短横线，最长 40 位。",
+        "--account {value!r} is not an account number: digits, letters and dashes, at most 40.",
+    ),
+    "account_used": (
+        "{path}：文件没有写账号，{n} 笔流水记到了账号 {account}。",
+        "{path}: the file names no account; {n} entries were booked to account {account}.",
+    ),
+    "account_unused": (
+        "没有用到 --account {account}：导入的文件都写明了自己的账号，或不是银行流水。",
+        "--account {account} was not used: every file named its own account or was not"
+        " a bank statement.",
+    ),
     "count": ("数量", "Count"),
     "warning": ("注意", "Warning"),
     "file": ("文件", "File"),

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from daozhang.cli.i18n import say
 from daozhang.cli.output import console, err_console, write_rows
 from daozhang.cli.profiles import print_fit
+from daozhang.ingest.accounts import AccountError, check_account
 from daozhang.ingest.base import Format
 from daozhang.ingest.iso8583_specs import SpecError
 from daozhang.ingest.mapped import MappedFormat
@@ -37,14 +38,28 @@ _BAR_FROM_BYTES = 8 << 20
 
 
 def run_import(
-    ws: Workspace, paths: list[Path], *, lang: str, dry_run: bool, profile: str | None = None
+    ws: Workspace,
+    paths: list[Path],
+    *,
+    lang: str,
+    dry_run: bool,
+    profile: str | None = None,
+    account: str | None = None,
 ) -> int:
     """Import ``paths``, show what became of every file, return the exit code.
 
     With ``profile`` (``import --profile``) every file is read with that one
     column-mapping profile (or ISO 8583 message layout); a file a profile
     does not fit is shown with the columns it expected and those the file has.
+    With ``account`` (``import --account``) bank entries that name no account
+    get that one, and the files it was used for are listed.
     """
+    if account is not None:
+        try:
+            account = check_account(account)
+        except AccountError:
+            err_console.print(f"[red]{say('bad_account', lang, value=account)}[/red]")
+            return 2
     formats: tuple[Format, ...] | None = None
     chosen: Format | None = None
     if profile is not None:
@@ -78,10 +93,15 @@ def run_import(
                 dry_run=dry_run,
                 on_wait=_waiting(lang),
                 formats=formats,
+                account=account,
             )
     else:
-        report = import_paths(ws, paths, dry_run=dry_run, on_wait=_waiting(lang), formats=formats)
+        report = import_paths(
+            ws, paths, dry_run=dry_run, on_wait=_waiting(lang), formats=formats, account=account
+        )
     _print_report(report, lang)
+    if account is not None:
+        _print_account_use(report, account, lang)
     if isinstance(chosen, MappedFormat):
         _explain_misfits(report, chosen, lang)
     return report.exit_code
@@ -98,6 +118,20 @@ def _explain_misfits(report: ImportReport, fmt: MappedFormat, lang: str) -> None
             continue
         err_console.print(f"{f.path}:", highlight=False, markup=False)
         print_fit(fmt.profile.name, fit, lang)
+
+
+def _print_account_use(report: ImportReport, account: str, lang: str) -> None:
+    """Which files ``--account`` was used for: those that named no account of their own."""
+    used = [f for f in report.files if f.account_filled]
+    if not used:
+        err_console.print(say("account_unused", lang, account=account), highlight=False)
+        return
+    for f in used:
+        err_console.print(
+            say("account_used", lang, account=account, n=f.account_filled, path=str(f.path)),
+            highlight=False,
+            markup=False,
+        )
 
 
 def _waiting(lang: str) -> Callable[[], None]:

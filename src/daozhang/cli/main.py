@@ -109,12 +109,25 @@ def import_(
             ),
         ),
     ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option(
+            "--account",
+            help=(
+                "The account number of bank exports that do not name theirs"
+                " (ABC, CMB debit, BOCOM, a WeChat Pay fund-flow bill); an account"
+                " the file names is kept."
+            ),
+        ),
+    ] = None,
 ) -> None:
-    """Import every file in PATHS: the format is recognised from the content."""
+    """Import every file in PATHS (ZIPs unpacked): the format is recognised from the content."""
     from daozhang.cli.imports import run_import
 
     st = _state(ctx)
-    code = run_import(st.workspace(), paths, lang=st.lang, dry_run=dry_run, profile=profile)
+    code = run_import(
+        st.workspace(), paths, lang=st.lang, dry_run=dry_run, profile=profile, account=account
+    )
     raise typer.Exit(code)
 
 

@@ -220,7 +220,12 @@ def raw_query(
         inner.append(f"CAST({expr} AS VARCHAR) AS {q}" if expr else f"NULL::VARCHAR AS {q}")
     outer: list[str] = [*passthrough]
     for name in field_names(kind):
-        if name == CARD_FIELD:
+        if name == CARD_FIELD and sources.get(name) is None:
+            # No card column: nothing to mask (and masking costs the
+            # statement several milliseconds to plan, a small file's whole read).
+            outer += [f"NULL::VARCHAR AS {name}", "NULL::VARCHAR AS card_hash"]
+            outer.append("NULL::VARCHAR AS card_state")
+        elif name == CARD_FIELD:
             inner.append(f"{card_digits_sql(sources.get(name) or 'NULL')} AS __card_digits")
             c = card_sql("__card_digits")
             outer += [f"{c.masked} AS {name}", f"{c.hash} AS card_hash", f"{c.state} AS card_state"]

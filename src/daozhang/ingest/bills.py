@@ -86,7 +86,7 @@ import duckdb
 from daozhang.domain.money import MoneyError, format_yuan, parse_yuan, round_yuan_text
 from daozhang.domain.records import Kind
 from daozhang.ingest.base import FileHead, Identification, ReadContext, ReadResult, SourceFile
-from daozhang.ingest.cells import CellRow, head_rows, source_rows, spreadsheet_kind
+from daozhang.ingest.cells import CellRow, head_names, source_rows, spreadsheet_kind
 from daozhang.ingest.rejects import Reject, RejectCode, make_reject
 from daozhang.ingest.rows import RowSink
 
@@ -107,7 +107,6 @@ WECHAT_FUNDFLOW_ACCOUNT = "微信支付商户账户（账单未注明商户号�
 """The account of a WeChat fund-flow bill's entries: the file does not say which."""
 
 _CONFIDENT = 0.95  # an exact layout: above any generic header guess
-_HEAD_LIMIT = 60
 
 
 def clean(cell: str) -> str:
@@ -253,11 +252,10 @@ class _Bill(ABC):
 
     # -- recognising -------------------------------------------------------
     def identify(self, head: FileHead) -> Identification:
-        rows = head_rows(head, limit=_HEAD_LIMIT)
-        best: set[str] = set()
-        for row in rows:
-            names = {_key(c) for c in row.cells}
-            if all(r in names for r in self.required):
+        best: frozenset[str] = frozenset()
+        required, known = frozenset(self.required), frozenset(self.known)
+        for names in head_names(head, ",", _key):
+            if required <= names:
                 return Identification(
                     format=self.name,
                     kind=self.kind,
@@ -265,7 +263,7 @@ class _Bill(ABC):
                     closeness=1.0,
                     reads_text=spreadsheet_kind(head.head) is None,
                 )
-            have = names & set(self.known)
+            have = names & known
             if len(have) > len(best):
                 best = have
         return Identification(

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -35,7 +36,9 @@ __all__ = [
     "Spreadsheet",
     "SpreadsheetError",
     "cell_text",
+    "head_names",
     "head_rows",
+    "parsed_head",
     "source_rows",
     "spreadsheet_kind",
     "text_rows",
@@ -175,6 +178,37 @@ def head_rows(head: FileHead, *, delimiter: str = ",", limit: int = HEAD_ROWS) -
     except csv.Error:
         return []
     return rows[:limit]
+
+
+@functools.lru_cache(maxsize=16)
+def parsed_head(head: FileHead, delimiter: str = ",") -> tuple[CellRow, ...]:
+    """:func:`head_rows`, parsed once per file for every format that asks.
+
+    Recognising a file asks every format in turn, and the bills and the
+    column profiles all look for their header among the same first rows: a
+    workbook is opened and a CSV head split once, not once per format.
+    """
+    return tuple(head_rows(head, delimiter=delimiter))
+
+
+@functools.lru_cache(maxsize=64)
+def head_names(
+    head: FileHead, delimiter: str, normalise: Callable[[str], str]
+) -> tuple[frozenset[str], ...]:
+    """Each of the head's rows as the set of its cells, ``normalise``-d: header candidates.
+
+    A format that recognises its header by column names compares sets;
+    computing them once per file (and way of normalising) rather than once
+    per format is most of what recognising a small file costs.
+
+    >>> from pathlib import Path
+    >>> text = "Title\\n 日期 ,金额\\n"
+    >>> data = text.encode()
+    >>> head = FileHead(path=Path("x"), size=len(data), head=data, text=text, encoding="utf-8")
+    >>> [sorted(n) for n in head_names(head, ",", str.strip)]
+    [['Title'], ['日期', '金额']]
+    """
+    return tuple(frozenset(map(normalise, row.cells)) for row in parsed_head(head, delimiter))
 
 
 def source_rows(source: SourceFile, *, delimiter: str = ",") -> Iterator[CellRow]:

@@ -45,7 +45,6 @@ not counted as a rejected row) so that a person looks for the missing entry.
 from __future__ import annotations
 
 import csv
-import functools
 import itertools
 import re
 from collections.abc import Iterator, Sequence
@@ -67,7 +66,8 @@ from daozhang.ingest.base import (
 from daozhang.ingest.cells import (
     CellRow,
     SpreadsheetError,
-    head_rows,
+    head_names,
+    parsed_head,
     source_rows,
     spreadsheet_kind,
 )
@@ -140,19 +140,23 @@ class Fit:
         return self.line is not None and not self.missing
 
 
-@functools.lru_cache(maxsize=8)
-def _head_rows(head: FileHead, delimiter: str) -> tuple[CellRow, ...]:
-    """The head's rows, parsed once for all profiles (a spreadsheet is opened once)."""
-    return tuple(head_rows(head, delimiter=delimiter))
+def fit_rows(
+    profile: Profile,
+    rows: Sequence[CellRow],
+    names: Sequence[frozenset[str]] | None = None,
+) -> Fit:
+    """Find ``profile``'s header among ``rows``: the row with the most expected columns.
 
-
-def fit_rows(profile: Profile, rows: Sequence[CellRow]) -> Fit:
-    """Find ``profile``'s header among ``rows``: the row with the most expected columns."""
+    ``names`` are the rows' trimmed cells as sets, when the caller has them
+    already (:func:`head_names`, shared by every profile asked about a file).
+    """
     expected = profile.columns_used()
-    want = set(expected)
+    want = frozenset(expected)
+    if names is None:
+        names = [frozenset(map(trim_cell, row.cells)) for row in rows[:_HEADER_WITHIN]]
     best: tuple[int, int] | None = None  # (matched, index)
-    for i, row in enumerate(rows[:_HEADER_WITHIN]):
-        n = len(want & {trim_cell(c) for c in row.cells})
+    for i, row_names in enumerate(names[:_HEADER_WITHIN]):
+        n = len(want & row_names)
         if n and (best is None or n > best[0]):
             best = (n, i)
             if n == len(want):
@@ -192,7 +196,10 @@ class MappedFormat:
 
     def fit(self, head: FileHead) -> Fit:
         """Where ``head``'s header is and what of the profile's columns it lacks."""
-        return fit_rows(self.profile, _head_rows(head, self.profile.delimiter))
+        delimiter = self.profile.delimiter
+        return fit_rows(
+            self.profile, parsed_head(head, delimiter), head_names(head, delimiter, trim_cell)
+        )
 
     def identify(self, head: FileHead) -> Identification:
         p = self.profile

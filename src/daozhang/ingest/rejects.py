@@ -45,6 +45,11 @@ class RejectCode(StrEnum):
     EMPTY_FILE = "empty_file"
     DUPLICATE_HEADER = "duplicate_header"
     UNREADABLE_FILE = "unreadable_file"
+    # ZIP files (service/archives.py): a member, or the ZIP as a whole
+    ARCHIVE_DAMAGED = "archive_damaged"
+    ARCHIVE_ENCRYPTED = "archive_encrypted"
+    ARCHIVE_UNSAFE_MEMBER = "archive_unsafe_member"
+    ARCHIVE_TOO_LARGE = "archive_too_large"
     # one row, as read
     WRONG_FIELD_COUNT = "wrong_field_count"
     BAD_QUOTING = "bad_quoting"
@@ -119,6 +124,22 @@ REJECT_MESSAGES: dict[RejectCode, tuple[str, str]] = {
         "the header names column {value} more than once",
     ),
     RejectCode.UNREADABLE_FILE: ("无法读取文件：{detail}", "the file could not be read: {detail}"),
+    RejectCode.ARCHIVE_DAMAGED: (
+        "ZIP 文件或其中的这个文件已损坏，无法解开（{detail}）",
+        "the ZIP file, or this file inside it, is damaged and cannot be unpacked ({detail})",
+    ),
+    RejectCode.ARCHIVE_ENCRYPTED: (
+        "ZIP 中的这个文件有密码，无法读取；请解压后导入",
+        "this file inside the ZIP is encrypted and cannot be read; unpack it and import it",
+    ),
+    RejectCode.ARCHIVE_UNSAFE_MEMBER: (
+        "ZIP 中的链接或不安全的文件名（指向 ZIP 之外），已跳过",
+        "a link or an unsafe name inside the ZIP (pointing outside it), skipped",
+    ),
+    RejectCode.ARCHIVE_TOO_LARGE: (
+        "ZIP 解开后过大（{detail}），可能是恶意文件；其中的文件都没有导入",
+        "the ZIP unpacks to too much ({detail}), maybe a ZIP bomb; none of its files were imported",
+    ),
     RejectCode.WRONG_FIELD_COUNT: (
         "这一行有 {value} 个字段，表头有 {detail} 个",
         "this row has {value} fields, the header has {detail}",

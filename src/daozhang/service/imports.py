@@ -26,6 +26,7 @@ import datetime as dt
 import getpass
 import os
 import shutil
+import tempfile
 import threading
 import time
 from collections import deque
@@ -40,6 +41,7 @@ import duckdb
 from sqlalchemy import Connection
 
 from daozhang.domain.records import Kind
+from daozhang.ingest.accounts import fill_account
 from daozhang.ingest.base import Format, ReadContext, ReadResult
 from daozhang.ingest.cards import set_pan_key
 from daozhang.ingest.encoding import (
@@ -67,6 +69,13 @@ from daozhang.normalise.normalise import (
     rejected_rows_by_file,
 )
 from daozhang.normalise.normalise import drop as drop_normalised
+from daozhang.service.archives import (
+    ArchiveProblem,
+    ArchiveRejectedError,
+    ZipLimits,
+    is_zip,
+    unpack_zip,
+)
 from daozhang.service.formats import workspace_formats
 from daozhang.store import repo
 from daozhang.store.record_files import BatchFile, files_of_imports, publish, stage_batch
@@ -93,6 +102,9 @@ READERS = max(1, min(4, os.cpu_count() or 1))
 """Files read side by side (each read is single-threaded to number its lines)."""
 BATCH_BYTES = 64 << 20
 """Files are read until this many bytes wait to be stored, then stored together."""
+BATCH_FILES = 200
+"""...or until this many files wait: each is a table of its own, and a statement over a
+union of thousands of tables costs more per table (and DuckDB memory) the more there are."""
 
 # How much of a file's progress its reading stands for (its batch is the
 # rest), and how much of that is reading the bytes once (hash, encoding).
@@ -126,6 +138,8 @@ class FileReport:
         notices: findings about imported rows that set nothing aside (a running
             balance that breaks: an entry may be missing); they are stored
             and listed with the rejects, and make the exit code 1.
+        account_filled: bank entries that named no account and were given
+            the one of ``import --account`` (see ingest/accounts.py).
         duplicate_of: the earlier import that already holds this exact file.
         seconds: how long the file took.
     """
@@ -142,6 +156,7 @@ class FileReport:
     problem: Reject | None = None
     rejects: tuple[Reject, ...] = ()
     notices: int = 0
+    account_filled: int = 0
     duplicate_of: int | None = None
     seconds: float = 0.0
 
@@ -288,6 +303,7 @@ def import_paths(
     allowed_merchants: Collection[str] | None = None,
     on_wait: Callable[[], None] | None = None,
     formats: Sequence[Format] | None = None,
+    account: str | None = None,
 ) -> ImportReport:
     """Import every file in ``paths`` (files and folders, any mix) into ``workspace``.
 
@@ -309,6 +325,8 @@ def import_paths(
             format the workspace knows, its own column profiles included).
             One format (``import --profile``) reads every file as that
             format, and a file it does not fit says what it expected.
+        account: the account number of bank exports that do not name
+            theirs (``import --account``); entries that name one keep it.
 
     Returns:
         An :class:`ImportReport`: one :class:`FileReport` per file and the
@@ -317,9 +335,41 @@ def import_paths(
     """
     started = dt.datetime.now(dt.UTC)
     actor = actor or current_actor()
-    files = list(iter_input_files(paths, exclude=workspace.home))
-    sizes = [_size(p) if exists else 0 for p, exists in files]
-    meter = _Progress(progress, sum(sizes))
+    with tempfile.TemporaryDirectory(prefix="daozhang-unzip-") as unzip_dir:
+        inputs = _unzipped(iter_input_files(paths, exclude=workspace.home), Path(unzip_dir))
+        reports = _import_inputs(
+            workspace,
+            inputs,
+            progress=progress,
+            dry_run=dry_run,
+            actor=actor,
+            allowed_merchants=allowed_merchants,
+            on_wait=on_wait,
+            formats=formats,
+            account=account,
+        )
+    return ImportReport(
+        files=reports,
+        dry_run=dry_run,
+        actor=actor,
+        started_at=started,
+        finished_at=dt.datetime.now(dt.UTC),
+    )
+
+
+def _import_inputs(
+    workspace: Workspace,
+    inputs: Sequence[_Input],
+    *,
+    progress: Progress | None,
+    dry_run: bool,
+    actor: str,
+    allowed_merchants: Collection[str] | None,
+    on_wait: Callable[[], None] | None,
+    formats: Sequence[Format] | None,
+    account: str | None,
+) -> tuple[FileReport, ...]:
+    meter = _Progress(progress, sum(i.size for i in inputs))
     with workspace.import_lock(on_wait=on_wait):
         con = workspace.duckdb()
         try:
@@ -334,25 +384,80 @@ def import_paths(
                 meter=meter,
                 formats=formats if formats is not None else workspace_formats(workspace),
                 scope_table=scope,
+                account=account,
             )
             try:
-                run.read_all(
-                    [(p, exists, size) for (p, exists), size in zip(files, sizes, strict=True)]
-                )
+                run.read_all(inputs)
                 run.flush()
             except BaseException:
                 run.abandon()
                 raise
-            reports = run.reports()
+            return run.reports()
         finally:
             con.close()
-    return ImportReport(
-        files=reports,
-        dry_run=dry_run,
-        actor=actor,
-        started_at=started,
-        finished_at=dt.datetime.now(dt.UTC),
-    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Input:
+    """A file to import: ``path`` as the user knows it, read from ``source``.
+
+    They differ for a file inside a ZIP: ``downloads/bill.csv.zip/bill.csv``
+    is read from where it was unpacked, and is recorded, reported and
+    named in its rejects by the first. ``problem`` is set when the file
+    could not even be unpacked.
+    """
+
+    path: Path
+    source: Path
+    exists: bool
+    size: int
+    problem: Reject | None = None
+
+
+_ARCHIVE_CODES = {
+    "bad_zip": RejectCode.ARCHIVE_DAMAGED,
+    "bad_member": RejectCode.ARCHIVE_DAMAGED,
+    "encrypted": RejectCode.ARCHIVE_ENCRYPTED,
+    "link": RejectCode.ARCHIVE_UNSAFE_MEMBER,
+    "bad_name": RejectCode.ARCHIVE_UNSAFE_MEMBER,
+}
+
+
+def _unzipped(files: Iterable[tuple[Path, bool]], folder: Path) -> list[_Input]:
+    """The files to import, each ZIP among them replaced by its members (unpacked to ``folder``).
+
+    A ZIP is unpacked as service/archives.py says; a member it sets aside,
+    or a ZIP refused as a whole (a ZIP bomb), is an input with its
+    ``problem``, reported like an unreadable file.
+    """
+    limits = ZipLimits()
+    budget = [limits.unzipped_bytes]
+    out: list[_Input] = []
+    for n, (path, exists) in enumerate(files):
+        if not (exists and is_zip(path)):
+            out.append(_Input(path, path, exists, _size(path) if exists else 0))
+            continue
+        problems: list[ArchiveProblem] = []
+        target = folder / str(n)
+        try:
+            members = unpack_zip(path, str(path), target, limits, budget, problems)
+        except ArchiveRejectedError as exc:
+            shutil.rmtree(target, ignore_errors=True)
+            limit = {
+                "zip_members": f"> {limits.members} files",
+                "unzipped_too_large": f"> {limits.unzipped_bytes >> 20} MB",
+                "zip_bomb": f"> {limits.ratio}x",
+            }[exc.word]
+            reject = make_reject(RejectCode.ARCHIVE_TOO_LARGE, path=str(path), detail=limit)
+            out.append(_Input(path, path, True, _size(path), reject))
+            continue
+        out.extend(_Input(Path(m.shown), m.path, True, _size(m.path)) for m in members)
+        for problem in problems:
+            reject = make_reject(
+                _ARCHIVE_CODES[problem.word], path=problem.name, detail=problem.detail or None
+            )
+            out.append(_Input(Path(problem.name), path, True, 0, reject))
+    return out
 
 
 _SCOPE = "__import_scope"
@@ -408,6 +513,7 @@ class _Read:
     format: str
     encoding: str
     read: ReadResult
+    account_filled: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,6 +542,7 @@ class _Pending:
     import_id: int | None
     read: ReadResult
     read_seconds: float
+    account_filled: int = 0
 
 
 class _ImportRun:
@@ -452,8 +559,8 @@ class _ImportRun:
     for one of ten thousand, and a provider's day is hundreds of small files
     (a bank statement per account), so one statement per batch rather than
     per file is most of the speed. Batches are bounded by
-    :data:`BATCH_BYTES`, and files in flight by the readers, so that memory
-    is bounded.
+    :data:`BATCH_BYTES` and :data:`BATCH_FILES`, and files in flight by the
+    readers, so that memory is bounded.
 
     Atomic per batch: until its imports commit, a batch's Parquet files do
     not count, and a process killed before that is rolled back when the
@@ -470,27 +577,29 @@ class _ImportRun:
         meter: _Progress,
         formats: Sequence[Format],
         scope_table: str | None = None,
+        account: str | None = None,
     ) -> None:
         self.ws, self.con, self.actor, self.dry_run, self.meter = ws, con, actor, dry_run, meter
         self.formats = formats
         self.scope_table = scope_table
+        self.account = account
         self.pan_key = ws.pan_key()
         self.slots: list[FileReport | None] = []
         self.pending: dict[Kind, list[_Pending]] = {}
         self.pending_bytes = 0
         # Files of this run by SHA-256: a second copy is the first one again.
-        self.in_run: dict[str, int | None] = {}
+        self.in_run: dict[str, _Pending | int | None] = {}
         self.unclaimed: list[str] = []  # tables read but not yet taken (for abandon)
 
     # -- reading, side by side ------------------------------------------------
-    def read_all(self, files: Sequence[tuple[Path, bool, int]]) -> None:
+    def read_all(self, files: Sequence[_Input]) -> None:
         """Read every file, taking the results in order as they come."""
         self.slots = [None] * len(files)
         in_flight: deque[Future[_FileRead]] = deque()
         with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="daozhang-read") as pool:
             try:
-                for slot, (path, exists, size) in enumerate(files):
-                    in_flight.append(pool.submit(self._read_one, slot, path, exists, size))
+                for slot, file in enumerate(files):
+                    in_flight.append(pool.submit(self._read_one, slot, file))
                     if len(in_flight) > READERS:
                         self._take(in_flight.popleft().result())
                 while in_flight:
@@ -504,15 +613,20 @@ class _ImportRun:
                             self.unclaimed.append(outcome.read.table)
                 raise
 
-    def _read_one(self, slot: int, path: Path, exists: bool, size: int) -> _FileRead:
-        """In a reading thread: scan, recognise and read ``path``; nothing recorded yet."""
+    def _read_one(self, slot: int, file: _Input) -> _FileRead:
+        """In a reading thread: scan, recognise and read ``file``; nothing recorded yet."""
         t0 = time.monotonic()
-        if not exists:
+        path, size = file.path, file.size
+        if file.problem is not None:
+            outcome = _GiveUp(FileStatus.FAILED, file.problem)
+            return _FileRead(slot=slot, path=path, size=size, seconds=0.0, outcome=outcome)
+        if not file.exists:
             return _FileRead(slot=slot, path=path, size=size, seconds=0.0)
         path_str = str(path)
         try:
             scan = scan_file(
-                path, progress=lambda n: self.meter.reading(slot, size, _SCAN * n / max(size, 1))
+                file.source,
+                progress=lambda n: self.meter.reading(slot, size, _SCAN * n / max(size, 1)),
             )
         except OSError as exc:
             reject = make_reject(
@@ -531,7 +645,7 @@ class _ImportRun:
         table = f"{_RAW}_{slot}"
         try:
             set_pan_key(cur, self.pan_key)
-            found = self._recognise_and_read(cur, path, size, slot, scan, workdir, table)
+            found = self._recognise_and_read(cur, file, slot, scan, workdir, table)
         except (duckdb.Error, OSError) as exc:
             # The machine, not the data: a full disk, memory, a file gone
             # while read. This file fails; the others go on.
@@ -554,19 +668,18 @@ class _ImportRun:
     def _recognise_and_read(
         self,
         cur: duckdb.DuckDBPyConnection,
-        path: Path,
-        size: int,
+        file: _Input,
         slot: int,
         scan: FileScan,
         workdir: Path,
         table: str,
     ) -> _GiveUp | _Read:
-        path_str = str(path)
+        path_str, size = str(file.path), file.size
         if scan.lines.content_lines == 0:
             return _GiveUp(
                 FileStatus.NOT_RECOGNISED, make_reject(RejectCode.EMPTY_FILE, path=path_str)
             )
-        head = file_head(path, scan)
+        head = file_head(file.source, scan)
         found = detect(head, self.formats)
         if isinstance(found, Unrecognised):
             # Not UTF-8 and nothing recognised: maybe another encoding (Big5
@@ -584,7 +697,7 @@ class _ImportRun:
         fmt = found.format
         try:
             source = source_file(
-                path, scan, reads_text=found.identification.reads_text, workdir=workdir
+                file.source, scan, reads_text=found.identification.reads_text, workdir=workdir
             )
         except UndecodableFileError as exc:
             reject = make_reject(RejectCode.UNDECODABLE_FILE, path=path_str, detail=str(exc))
@@ -595,13 +708,31 @@ class _ImportRun:
             progress=lambda f: self.meter.reading(slot, size, _SCAN + (1 - _SCAN) * f),
         )
         read = fmt.read(ctx, source)
+        if file.source != file.path:  # a ZIP's member: its rejects name it as the user does
+            here = str(source.path)
+            read = dataclasses.replace(
+                read,
+                rejects=tuple(
+                    dataclasses.replace(r, path=path_str) if r.path == here else r
+                    for r in read.rejects
+                ),
+            )
         whole = next((r for r in read.rejects if r.line is None), None)
         if whole is not None:
             cur.execute(f"DROP TABLE IF EXISTS {table}")
             return _GiveUp(
                 FileStatus.FAILED, whole, kind=fmt.kind, format=fmt.name, encoding=source.encoding
             )
-        return _Read(kind=fmt.kind, format=fmt.name, encoding=source.encoding, read=read)
+        filled = 0
+        if self.account is not None and fmt.kind is Kind.BANK_STATEMENT:
+            filled = fill_account(cur, table, self.account)
+        return _Read(
+            kind=fmt.kind,
+            format=fmt.name,
+            encoding=source.encoding,
+            read=read,
+            account_filled=filled,
+        )
 
     def _take(self, got: _FileRead) -> None:
         """In order, in the main thread: record what reading a file found."""
@@ -614,7 +745,8 @@ class _ImportRun:
             self.slots[got.slot] = dataclasses.replace(report, seconds=got.seconds)
             return
         self.pending_bytes += got.size
-        if self.pending_bytes >= BATCH_BYTES:
+        waiting = sum(len(batch) for batch in self.pending.values())
+        if self.pending_bytes >= BATCH_BYTES or waiting >= BATCH_FILES:
             self.flush()
 
     def _record(self, got: _FileRead) -> FileReport | None:
@@ -631,17 +763,23 @@ class _ImportRun:
         if scan.sha256 in self.in_run:
             if isinstance(got.outcome, _Read):
                 self._drop_tables([got.outcome.read.table])
-            return self._already(got.path, scan, self.in_run[scan.sha256])
+            earlier = self.in_run[scan.sha256]
+            if isinstance(earlier, _Pending):
+                self._start_imports([earlier])
+                earlier = earlier.import_id
+            return self._already(got.path, scan, earlier)
         import_id = None
-        if not self.dry_run:
-            with self.ws.db.begin() as conn:
-                import_id = repo.start_import(
-                    conn, path=str(got.path), file_sha256=scan.sha256, actor=self.actor, now=_now()
-                )
         outcome = got.outcome
         if isinstance(outcome, _GiveUp):
-            if import_id is not None:
+            if not self.dry_run:
                 with self.ws.db.begin() as conn:
+                    import_id = repo.start_import(
+                        conn,
+                        path=str(got.path),
+                        file_sha256=scan.sha256,
+                        actor=self.actor,
+                        now=_now(),
+                    )
                     repo.add_rejects(conn, import_id=import_id, rejects=[outcome.reject])
                     repo.finish_import(
                         conn,
@@ -666,21 +804,38 @@ class _ImportRun:
             )
         assert isinstance(outcome, _Read)
         self.unclaimed.remove(outcome.read.table)
-        self.pending.setdefault(outcome.kind, []).append(
-            _Pending(
-                slot=got.slot,
-                path=got.path,
-                table=outcome.read.table,
-                scan=scan,
-                format=outcome.format,
-                encoding=outcome.encoding,
-                import_id=import_id,
-                read=outcome.read,
-                read_seconds=got.seconds,
-            )
+        pending = _Pending(
+            slot=got.slot,
+            path=got.path,
+            table=outcome.read.table,
+            scan=scan,
+            format=outcome.format,
+            encoding=outcome.encoding,
+            import_id=None,  # given when its batch is stored (see _start_imports)
+            read=outcome.read,
+            read_seconds=got.seconds,
+            account_filled=outcome.account_filled,
         )
-        self.in_run[scan.sha256] = import_id
+        self.pending.setdefault(outcome.kind, []).append(pending)
+        self.in_run[scan.sha256] = pending
         return None
+
+    def _start_imports(self, batch: Sequence[_Pending]) -> None:
+        """Record that the batch's imports have begun (``running``), in one transaction.
+
+        Done when the batch is about to be stored rather than as each file
+        is read: one commit for hundreds of small files instead of one each.
+        Until then nothing of the file is written, so there is nothing to
+        roll back if the run stops before.
+        """
+        todo = [p for p in batch if p.import_id is None]
+        if self.dry_run or not todo:
+            return
+        with self.ws.db.begin() as conn:
+            for p in todo:
+                p.import_id = repo.start_import(
+                    conn, path=str(p.path), file_sha256=p.scan.sha256, actor=self.actor, now=_now()
+                )
 
     def _drop_tables(self, tables: Iterable[str]) -> None:
         for table in tables:
@@ -721,6 +876,8 @@ class _ImportRun:
                 self._store(kind, batch, view)
             finally:
                 self._drop_batch(batch)
+            for p in batch:  # a later copy needs only the id, not what was read
+                self.in_run[p.scan.sha256] = p.import_id
             del self.pending[kind]
         self.pending_bytes = 0
 
@@ -732,6 +889,7 @@ class _ImportRun:
     def _store(self, kind: Kind, batch: list[_Pending], table: str) -> None:
         """Normalise, stage, publish and commit the files of ``table``, a batch's view."""
         t0 = time.monotonic()
+        self._start_imports(batch)
         ids = [p.import_id for p in batch]
         live = [i for i in ids if i is not None]
         tag = f"batch-{min(live)}" if live else f"dry-{os.getpid()}-batch"
@@ -771,11 +929,15 @@ class _ImportRun:
                 for n, p in enumerate(batch)
             ]
             if not live:
-                samples = [self._sample_rejects(n, p, None) for n, p in enumerate(batch)]
+                samples = [
+                    self._sample_rejects(n, p, None, n in rejected) for n, p in enumerate(batch)
+                ]
             else:
                 publish(workdir / "records", staged.files, self.ws.records_dir)
                 with self.ws.db.begin() as conn:
-                    samples = [self._sample_rejects(n, p, conn) for n, p in enumerate(batch)]
+                    samples = [
+                        self._sample_rejects(n, p, conn, n in rejected) for n, p in enumerate(batch)
+                    ]
                     for p, c in zip(batch, counts, strict=True):
                         assert p.import_id is not None
                         repo.commit_import(
@@ -823,18 +985,26 @@ class _ImportRun:
                 counts=c,
                 rejects=sample,
                 notices=sum(1 for r in p.read.rejects if r.code in NOTICES),
+                account_filled=p.account_filled,
                 seconds=p.read_seconds + spent * p.scan.size / total,
             )
         self.meter.advance(total * (1 - _READING))
 
     def _sample_rejects(
-        self, number: int, p: _Pending, conn: Connection | None
+        self, number: int, p: _Pending, conn: Connection | None, normalise_rejected: bool
     ) -> tuple[Reject, ...]:
-        """Store a file's rejects (when ``conn`` is given) and return the first ones."""
+        """Store a file's rejects (when ``conn`` is given) and return the first ones.
+
+        ``normalise_rejected`` says whether normalising set aside rows of this
+        file; most files have none, and not asking saves a query per file.
+        """
         path = str(p.path)
-        every = _merge_by_line(
-            p.read.rejects, iter_rejects(self.con, _NORM_REJECTS, path=path, file=number)
+        normalised: Iterable[Reject] = (
+            iter_rejects(self.con, _NORM_REJECTS, path=path, file=number)
+            if normalise_rejected
+            else ()
         )
+        every = _merge_by_line(p.read.rejects, normalised)
         sample: list[Reject] = []
 
         def tap(items: Iterable[Reject]) -> Iterator[Reject]:

@@ -1,0 +1,94 @@
+"""``import --account``: a bank export that does not say whose account it is.
+
+An ABC (农业银行) export lists a shop's entries without the account number,
+so its records carry the placeholder ``未知账号-农业银行`` and cannot be
+matched to the contract's settlement account. The bookkeeper knows the
+number and gives it once on import; files that name their account keep it.
+"""
+
+from __future__ import annotations
+
+import doctest
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+import daozhang.ingest.accounts as accounts_module
+from daozhang.cli.main import app
+from daozhang.domain.records import Kind
+from daozhang.ingest.accounts import AccountError, check_account
+from daozhang.service.imports import import_paths
+from daozhang.store.record_files import register_record_views
+from daozhang.store.workspace import Workspace
+from tests.helpers.samples import sample
+
+ABC = sample("cn_bank_statement/abc_debit.csv")  # names no account
+CCB = sample("cn_bank_statement/ccb_debit.xls")  # names its account
+ACCOUNT = "6228480099990000111"
+
+
+def _accounts(ws: Workspace) -> dict[str, set[str]]:
+    con = duckdb.connect()
+    register_record_views(con, ws, [Kind.BANK_STATEMENT])
+    out: dict[str, set[str]] = {}
+    for path, account in con.execute(
+        "SELECT DISTINCT src_path, account_no FROM bank_statement"
+    ).fetchall():
+        out.setdefault(Path(path).name, set()).add(account)
+    return out
+
+
+def test_the_docstring_example() -> None:
+    assert doctest.testmod(accounts_module).failed == 0
+
+
+def test_an_abc_export_gets_the_account_the_bookkeeper_gives(workspace: Workspace) -> None:
+    report = import_paths(workspace, [ABC, CCB], account=ACCOUNT)
+
+    filled = {f.path.name: f.account_filled for f in report.files}
+    assert filled == {"abc_debit.csv": 5, "ccb_debit.xls": 0}
+    accounts = _accounts(workspace)
+    assert accounts["abc_debit.csv"] == {ACCOUNT}
+    assert ACCOUNT not in accounts["ccb_debit.xls"]  # its own account is kept
+
+
+def test_without_the_option_the_placeholder_says_the_account_is_unknown(
+    workspace: Workspace,
+) -> None:
+    import_paths(workspace, [ABC])
+    assert _accounts(workspace)["abc_debit.csv"] == {"未知账号-农业银行"}
+
+
+@pytest.mark.parametrize("text", ["", "   ", "62/28", "1" * 41, "账号"])
+def test_what_is_not_an_account_number_is_refused(text: str) -> None:
+    with pytest.raises(AccountError):
+        check_account(text)
+
+
+def test_the_command_line_says_which_files_got_the_account(tmp_path: Path) -> None:
+    runner = CliRunner()
+    home = str(tmp_path / "shop")
+    ok = runner.invoke(
+        app,
+        [
+            "--home",
+            home,
+            "--lang",
+            "en",
+            "import",
+            "--account",
+            "6228 4800 9999 0000 111",
+            str(ABC),
+        ],
+        env={"COLUMNS": "250"},
+    )
+    assert ok.exit_code == 0, ok.output
+    assert f"5 entries were booked to account {ACCOUNT}" in ok.output
+    bad = runner.invoke(
+        app, ["--home", home, "--lang", "en", "import", "--account", "62/28", str(CCB)]
+    )
+    assert bad.exit_code == 2
+    assert "is not an account number" in bad.output
+    assert "Traceback" not in ok.output + bad.output

@@ -19,7 +19,9 @@ import daozhang.ingest.accounts as accounts_module
 from daozhang.cli.main import app
 from daozhang.domain.records import Kind
 from daozhang.ingest.accounts import AccountError, check_account
-from daozhang.service.imports import import_paths
+from daozhang.ingest.fields import field_names
+from daozhang.ingest.rejects import RejectCode
+from daozhang.service.imports import FileStatus, import_paths
 from daozhang.store.record_files import register_record_views
 from daozhang.store.workspace import Workspace
 from tests.helpers.samples import sample
@@ -57,7 +59,11 @@ def test_an_abc_export_gets_the_account_the_bookkeeper_gives(workspace: Workspac
 def test_without_the_option_the_placeholder_says_the_account_is_unknown(
     workspace: Workspace,
 ) -> None:
-    import_paths(workspace, [ABC])
+    report = import_paths(workspace, [ABC, CCB])
+    assert {f.path.name: f.account_unknown for f in report.files} == {
+        "abc_debit.csv": 5,
+        "ccb_debit.xls": 0,
+    }
     assert _accounts(workspace)["abc_debit.csv"] == {"未知账号-农业银行"}
 
 
@@ -86,9 +92,46 @@ def test_the_command_line_says_which_files_got_the_account(tmp_path: Path) -> No
     )
     assert ok.exit_code == 0, ok.output
     assert f"5 entries were booked to account {ACCOUNT}" in ok.output
+    again = runner.invoke(
+        app,
+        ["--home", home, "--lang", "en", "import", "--account", ACCOUNT, str(ABC)],
+        env={"COLUMNS": "250"},
+    )
+    assert "was imported before; --account does not change" in again.output
+    other = str(tmp_path / "other")
+    forgot = runner.invoke(
+        app, ["--home", other, "--lang", "en", "import", str(ABC)], env={"COLUMNS": "250"}
+    )
+    assert forgot.exit_code == 0
+    assert "5 entries are under a placeholder account" in forgot.output
     bad = runner.invoke(
         app, ["--home", home, "--lang", "en", "import", "--account", "62/28", str(CCB)]
     )
     assert bad.exit_code == 2
     assert "is not an account number" in bad.output
     assert "Traceback" not in ok.output + bad.output
+
+
+def test_a_shop_cannot_book_an_export_to_another_shops_account(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """The account typed in is checked like any other: a neighbour's is not in the organisation."""
+    contracts = tmp_path / "contracts.csv"
+    contracts.write_text(
+        ",".join(field_names(Kind.CONTRACTS))
+        + "\n102100000000001,上海某某餐饮有限公司,5812,银联商务,6228480099990000111,"
+        "上海某某餐饮,ABC,T1,23:00,0.50,20.00,0.60,0.38,0.38,0.38,2026-01-01\n"
+        "102100000000002,隔壁面馆,5812,银联商务,6228480099990000222,隔壁面馆,ABC,"
+        "T1,23:00,0.50,20.00,0.60,0.38,0.38,0.38,2026-01-01\n",
+        encoding="utf-8",
+    )
+    assert import_paths(workspace, [contracts]).exit_code == 0
+    shop = ["102100000000001"]
+
+    theirs = import_paths(workspace, [ABC], allowed_merchants=shop, account="6228480099990000222")
+    (f,) = theirs.files
+    assert (f.rows_imported, f.rows_rejected) == (0, 5)
+    assert {r.code for r in f.rejects} == {RejectCode.NOT_IN_ORGANISATION}
+
+    mine = import_paths(workspace, [ABC], allowed_merchants=shop, account=ACCOUNT)
+    assert mine.files[0].status is FileStatus.ALREADY_IMPORTED  # the same file, once only

@@ -59,10 +59,15 @@ def _bad_pos(inputs: list[Path]) -> bytes:
 def test_upload_a_zip_watch_it_import_see_rejects_then_reconcile(empty_site: EmptySite) -> None:
     client, inputs = empty_site.client, empty_site.inputs
     root = Path(inputs.truth).parent
-    data = _zip_of(list(inputs.files), root, {"extra/pos_bad.csv": _bad_pos(list(inputs.files))})
+    abc = sample("cn_bank_statement/abc_debit.csv").read_bytes()  # names no account
+    extra = {"extra/pos_bad.csv": _bad_pos(list(inputs.files)), "extra/农行.csv": abc}
+    data = _zip_of(list(inputs.files), root, extra)
     csrf = csrf_of(client)
     page = client.get("/imports").text
     assert "把文件拖到这里" in page and 'type="file" name="files"' in page
+    assert 'name="account"' in page  # for bank exports that name no account
+    bad = client.post("/imports", data={"csrf_token": csrf_of(client), "account": "6/2"})
+    assert bad.status_code == 400 and "账号只能有数字" in bad.text
     r = client.post(
         "/imports",
         data={"csrf_token": csrf},
@@ -80,6 +85,7 @@ def test_upload_a_zip_watch_it_import_see_rejects_then_reconcile(empty_site: Emp
     assert "导出 2026-09/contracts.csv" in done  # the ZIP's own names, not a temporary folder
     assert "daozhang-upload-" not in done
     assert "第 2 行" in done and "amount" in done  # the rejected row: line, field, reason
+    assert "文件没有写账号：5 笔流水暂记在占位账号下" in done
     rejects = re.search(r'href="(/imports/\d+/rejects)"', done)
     assert rejects
     page = client.get(rejects[1]).text
@@ -216,6 +222,32 @@ def test_real_exports_upload_as_they_are_downloaded(empty_site: EmptySite) -> No
         "pos.log": ("iso8583.cup_pos", "pos_journal"),
     }
     assert all(f["rows_imported"] > 0 for f in by_name.values())
+
+
+def test_an_abc_export_uploads_with_the_account_the_bookkeeper_types(
+    empty_site: EmptySite,
+) -> None:
+    """ABC's export names no account: the form's (and the API's) account is booked to it."""
+    from daozhang.service import users as svc
+
+    ws = empty_site.ws
+    token = svc.create_api_token(ws, svc.get_user(ws, "ops"), "script").token
+    h = {"Authorization": f"Bearer {token}"}
+    abc = sample("cn_bank_statement/abc_debit.csv")
+    files = [("files", ("农行流水.csv", abc.read_bytes(), "text/csv"))]
+    with TestClient(empty_site.app) as client:
+        bad = client.post(
+            "/api/v1/imports?lang=en", headers=h, files=files, data={"account": "6/2"}
+        )
+        assert bad.status_code == 400
+        assert "account number" in bad.text
+        r = client.post(
+            "/api/v1/imports", headers=h, files=files, data={"account": "6228 4800 9999 0000 111"}
+        )
+        assert r.status_code == 200, r.text[:500]
+        (f,) = r.json()["files"]
+    assert (f["format"], f["account_filled"], f["rows_imported"]) == ("profile.abc_debit", 5, 5)
+    assert f["account_unknown"] == 0
 
 
 def test_a_shop_sees_its_own_uploads_only(empty_site: EmptySite) -> None:

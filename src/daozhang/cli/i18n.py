@@ -46,6 +46,17 @@ _WORDS: dict[str, tuple[str, str]] = {
         "{path}：文件没有写账号，{n} 笔流水记到了账号 {account}。",
         "{path}: the file names no account; {n} entries were booked to account {account}.",
     ),
+    "account_unknown": (
+        "{path}：文件没有写账号，{n} 笔流水暂记在占位账号下（如“未知账号-农业银行”），"
+        "对不上合同里的结算账户。请在第一次导入这类文件时用 --account 给出账号。",
+        "{path}: the file names no account; {n} entries are under a placeholder account"
+        " (such as 未知账号-农业银行) that matches no contract. Give the account with --account"
+        " the first time such a file is imported.",
+    ),
+    "account_not_again": (
+        "{path}：这个文件以前已导入过，--account 不会改动已导入的流水。",
+        "{path}: this file was imported before; --account does not change entries already in.",
+    ),
     "account_unused": (
         "没有用到 --account {account}：导入的文件都写明了自己的账号，或不是银行流水。",
         "--account {account} was not used: every file named its own account or was not"

@@ -100,8 +100,7 @@ def run_import(
             ws, paths, dry_run=dry_run, on_wait=_waiting(lang), formats=formats, account=account
         )
     _print_report(report, lang)
-    if account is not None:
-        _print_account_use(report, account, lang)
+    _print_account_use(report, account, lang)
     if isinstance(chosen, MappedFormat):
         _explain_misfits(report, chosen, lang)
     return report.exit_code
@@ -120,18 +119,27 @@ def _explain_misfits(report: ImportReport, fmt: MappedFormat, lang: str) -> None
         print_fit(fmt.profile.name, fit, lang)
 
 
-def _print_account_use(report: ImportReport, account: str, lang: str) -> None:
-    """Which files ``--account`` was used for: those that named no account of their own."""
-    used = [f for f in report.files if f.account_filled]
-    if not used:
-        err_console.print(say("account_unused", lang, account=account), highlight=False)
-        return
-    for f in used:
+def _print_account_use(report: ImportReport, account: str | None, lang: str) -> None:
+    """Bank exports that name no account: which got ``--account``, which still need one.
+
+    A file is imported once (by its content), so an account given when the
+    same file is imported again changes nothing: that is said too.
+    """
+    for f in report.files:
+        if f.account_filled:
+            key = "account_used"
+        elif f.account_unknown:
+            key = "account_unknown"
+        elif account is not None and f.status is FileStatus.ALREADY_IMPORTED:
+            key = "account_not_again"
+        else:
+            continue
+        n = f.account_filled or f.account_unknown
         err_console.print(
-            say("account_used", lang, account=account, n=f.account_filled, path=str(f.path)),
-            highlight=False,
-            markup=False,
+            say(key, lang, account=account, n=n, path=str(f.path)), highlight=False, markup=False
         )
+    if account is not None and not any(f.account_filled for f in report.files):
+        err_console.print(say("account_unused", lang, account=account), highlight=False)
 
 
 def _waiting(lang: str) -> Callable[[], None]:

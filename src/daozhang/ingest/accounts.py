@@ -13,6 +13,8 @@ is read; an account the file names itself is never changed.
 >>> con = duckdb.connect()
 >>> _ = con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('未知账号-农业银行'), "
 ...                 "('6228480012345678901'), (NULL)) v(account_no)")
+>>> unknown_accounts(con, "t")
+2
 >>> fill_account(con, "t", "6228480099990000111")
 2
 >>> sorted(r[0] for r in con.execute("SELECT account_no FROM t").fetchall())
@@ -27,7 +29,13 @@ import duckdb
 
 from daozhang.ingest.bills import WECHAT_FUNDFLOW_ACCOUNT
 
-__all__ = ["UNKNOWN_ACCOUNT_PREFIX", "AccountError", "check_account", "fill_account"]
+__all__ = [
+    "UNKNOWN_ACCOUNT_PREFIX",
+    "AccountError",
+    "check_account",
+    "fill_account",
+    "unknown_accounts",
+]
 
 UNKNOWN_ACCOUNT_PREFIX = "未知账号-"
 _MAX = 40
@@ -53,12 +61,24 @@ def check_account(text: str) -> str:
     return account
 
 
+_UNKNOWN = """account_no IS NULL OR trim(account_no) = ''
+               OR starts_with(account_no, $prefix) OR account_no = $wechat"""
+
+
+def _params() -> dict[str, str]:
+    return {"prefix": UNKNOWN_ACCOUNT_PREFIX, "wechat": WECHAT_FUNDFLOW_ACCOUNT}
+
+
 def fill_account(con: duckdb.DuckDBPyConnection, table: str, account: str) -> int:
     """Give ``account`` to the rows of ``table`` (raw bank entries) that have none; how many."""
     rows = con.execute(
-        f"""UPDATE {table} SET account_no = $account
-            WHERE account_no IS NULL OR trim(account_no) = ''
-               OR starts_with(account_no, $prefix) OR account_no = $wechat""",
-        {"account": account, "prefix": UNKNOWN_ACCOUNT_PREFIX, "wechat": WECHAT_FUNDFLOW_ACCOUNT},
+        f"UPDATE {table} SET account_no = $account WHERE {_UNKNOWN}",
+        {"account": account, **_params()},
     ).fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
+def unknown_accounts(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """How many rows of ``table`` (raw bank entries) name no account of their own."""
+    rows = con.execute(f"SELECT count(*) FROM {table} WHERE {_UNKNOWN}", _params()).fetchall()
     return int(rows[0][0]) if rows else 0

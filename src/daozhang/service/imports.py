@@ -41,7 +41,7 @@ import duckdb
 from sqlalchemy import Connection
 
 from daozhang.domain.records import Kind
-from daozhang.ingest.accounts import fill_account
+from daozhang.ingest.accounts import fill_account, unknown_accounts
 from daozhang.ingest.base import Format, ReadContext, ReadResult
 from daozhang.ingest.cards import set_pan_key
 from daozhang.ingest.encoding import (
@@ -140,6 +140,8 @@ class FileReport:
             and listed with the rejects, and make the exit code 1.
         account_filled: bank entries that named no account and were given
             the one of ``import --account`` (see ingest/accounts.py).
+        account_unknown: bank entries that name no account and got none:
+            they are stored under a placeholder (``未知账号-<bank>``).
         duplicate_of: the earlier import that already holds this exact file.
         seconds: how long the file took.
     """
@@ -157,6 +159,7 @@ class FileReport:
     rejects: tuple[Reject, ...] = ()
     notices: int = 0
     account_filled: int = 0
+    account_unknown: int = 0
     duplicate_of: int | None = None
     seconds: float = 0.0
 
@@ -514,6 +517,7 @@ class _Read:
     encoding: str
     read: ReadResult
     account_filled: int = 0
+    account_unknown: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -543,6 +547,7 @@ class _Pending:
     read: ReadResult
     read_seconds: float
     account_filled: int = 0
+    account_unknown: int = 0
 
 
 class _ImportRun:
@@ -723,15 +728,19 @@ class _ImportRun:
             return _GiveUp(
                 FileStatus.FAILED, whole, kind=fmt.kind, format=fmt.name, encoding=source.encoding
             )
-        filled = 0
-        if self.account is not None and fmt.kind is Kind.BANK_STATEMENT:
-            filled = fill_account(cur, table, self.account)
+        filled = unknown = 0
+        if fmt.kind is Kind.BANK_STATEMENT:
+            if self.account is not None:
+                filled = fill_account(cur, table, self.account)
+            else:
+                unknown = unknown_accounts(cur, table)
         return _Read(
             kind=fmt.kind,
             format=fmt.name,
             encoding=source.encoding,
             read=read,
             account_filled=filled,
+            account_unknown=unknown,
         )
 
     def _take(self, got: _FileRead) -> None:
@@ -815,6 +824,7 @@ class _ImportRun:
             read=outcome.read,
             read_seconds=got.seconds,
             account_filled=outcome.account_filled,
+            account_unknown=outcome.account_unknown,
         )
         self.pending.setdefault(outcome.kind, []).append(pending)
         self.in_run[scan.sha256] = pending
@@ -986,6 +996,7 @@ class _ImportRun:
                 rejects=sample,
                 notices=sum(1 for r in p.read.rejects if r.code in NOTICES),
                 account_filled=p.account_filled,
+                account_unknown=p.account_unknown,
                 seconds=p.read_seconds + spent * p.scan.size / total,
             )
         self.meter.advance(total * (1 - _READING))

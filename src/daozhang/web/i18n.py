@@ -483,6 +483,25 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "reconcile_failed": ("对账没有完成：", "The reconcile did not finish:"),
     "upload_empty": ("没有选择文件。", "No file was chosen."),
+    "import_account": (
+        "账号（选填）：用于没写账号的银行流水，如农行、招行借记卡、交行的导出",
+        "Account number (optional): for bank exports that name none, such as ABC, CMB debit, BOCOM",
+    ),
+    "job_account_filled": (
+        "文件没有写账号：{n} 笔流水记到了填写的账号",
+        "The file names no account: {n} entries were booked to the account given",
+    ),
+    "job_account_unknown": (
+        "文件没有写账号：{n} 笔流水暂记在占位账号下，对不上合同的结算账户。"
+        "这类文件第一次上传时请填写账号。",
+        "The file names no account: {n} entries are under a placeholder account that matches"
+        " no contract. Give the account the first time such a file is uploaded.",
+    ),
+    "import_account_placeholder": ("如 6228480012345678901", "e.g. 6228480012345678901"),
+    "bad_account": (
+        "账号只能有数字、字母和短横线，最长 40 位。",
+        "An account number has only digits, letters and dashes, at most 40.",
+    ),
     "upload_nothing_to_import": (
         "上传的文件中没有可以导入的文件。",
         "Nothing in the upload can be imported.",

@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -36,6 +36,7 @@ from daozhang.web.jobs import JobBusyError, JobKind, JobState
 from daozhang.web.params import exception_filters, parse_date
 from daozhang.web.render import display_path, yuan
 from daozhang.web.routes.imports import (
+    form_account,
     run_import_job,
     run_reconcile_job,
     save_uploads,
@@ -321,6 +322,8 @@ def _file_result(f: FileReport, lang: str) -> dict[str, Any]:
         "rows_imported": f.rows_imported,
         "rows_duplicate": f.rows_duplicate,
         "rows_rejected": f.rows_rejected,
+        "account_filled": f.account_filled,
+        "account_unknown": f.account_unknown,
         "duplicate_of": f.duplicate_of,
         "problem": f.problem.messages()[i] if f.problem is not None else None,
         "rejects": [
@@ -347,12 +350,22 @@ def post_import(
     request: Request,
     viewer: ApiOperator,
     files: Annotated[list[UploadFile], File(description="Files or ZIP archives.")],
+    account: Annotated[
+        str | None,
+        Form(
+            description=(
+                "The account number of bank exports that name none (ABC, CMB debit,"
+                " BOCOM); an account the file names is kept."
+            )
+        ),
+    ] = None,
     lang: Lang = None,
 ) -> JSONResponse:
     """Answers when the import is done, with what became of every file (409 while busy)."""
     site = site_of(request)
     if site.jobs.busy():
         raise WebError(409, "job_busy")
+    given = form_account(account)
     saved = save_uploads(files, site.config)
     job = site.jobs.new(
         JobKind.IMPORT,
@@ -361,7 +374,7 @@ def post_import(
         state=JobState.UNPACKING,
     )
     try:
-        site.jobs.run_here(job, run_import_job(site.ws, site.config, viewer.user, saved))
+        site.jobs.run_here(job, run_import_job(site.ws, site.config, viewer.user, saved, given))
     except JobBusyError:
         saved.remove()
         raise WebError(409, "job_busy") from None

@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from daozhang.errors import DaozhangError
+from daozhang.ingest.accounts import AccountError, check_account
 from daozhang.service import users as users_svc
 from daozhang.service.imports import ImportReport, Progress, import_paths
 from daozhang.service.runs import reconcile_workspace
@@ -54,6 +55,7 @@ from daozhang.web.uploads import (
 )
 
 __all__ = [
+    "form_account",
     "import_as",
     "router",
     "run_import_job",
@@ -70,6 +72,20 @@ _REJECTS_PER_PAGE = 100
 
 
 # -- shared with the API ------------------------------------------------------------
+
+
+def form_account(value: object) -> str | None:
+    """The optional account number of an upload form (``import --account``), checked.
+
+    Raises:
+        WebError: a value that cannot be an account number.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return check_account(value)
+    except AccountError:
+        raise WebError(400, "bad_account") from None
 
 
 def save_uploads(files: Sequence[UploadFile], config: WebConfig) -> SavedUpload:
@@ -106,11 +122,13 @@ def import_as(
     *,
     progress: Progress | None = None,
     dry_run: bool = False,
+    account: str | None = None,
 ) -> ImportReport:
     """:func:`import_paths` as ``user``: recorded as theirs, and only their merchants' rows go in.
 
     Rows of merchants outside the user's organisation are set aside, with
-    the reason, like any other bad row.
+    the reason, like any other bad row; so are bank entries given an
+    ``account`` (for exports that name none) that is not one of theirs.
     """
     return import_paths(
         ws,
@@ -119,11 +137,16 @@ def import_as(
         dry_run=dry_run,
         actor=user.username,
         allowed_merchants=users_svc.merchant_scope(ws, user).merchant_id_list(),
+        account=account,
     )
 
 
 def run_import_job(
-    ws: Workspace, config: WebConfig, user: users_svc.User, upload: SavedUpload
+    ws: Workspace,
+    config: WebConfig,
+    user: users_svc.User,
+    upload: SavedUpload,
+    account: str | None = None,
 ) -> Any:
     """The work of an import job: unpack, import with progress, record who did it."""
 
@@ -153,7 +176,7 @@ def run_import_job(
             def progress(done: int, total: int) -> None:
                 job.done_bytes, job.total_bytes = done, total
 
-            report = import_as(ws, user, upload.folder, progress=progress)
+            report = import_as(ws, user, upload.folder, progress=progress, account=account)
             job.import_report = report
             _audit_import(ws, user, report)
             job.state = JobState.DONE
@@ -275,6 +298,7 @@ async def upload(request: Request, viewer: PostOperator) -> Response:
     _busy(site.jobs)
     form = await request.form(max_files=site.config.max_files + 1, max_fields=20)
     files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
+    account = form_account(form.get("account"))
     saved = await run_in_threadpool(save_uploads, files, site.config)
     job = site.jobs.new(
         JobKind.IMPORT,
@@ -284,7 +308,7 @@ async def upload(request: Request, viewer: PostOperator) -> Response:
     )
     job.names = [f.filename or "" for f in files]
     try:
-        site.jobs.start(job, run_import_job(site.ws, site.config, viewer.user, saved))
+        site.jobs.start(job, run_import_job(site.ws, site.config, viewer.user, saved, account))
     except JobBusyError:
         saved.remove()
         raise WebError(409, "job_busy") from None

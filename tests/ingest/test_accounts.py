@@ -28,6 +28,7 @@ from tests.helpers.samples import sample
 
 ABC = sample("cn_bank_statement/abc_debit.csv")  # names no account
 CCB = sample("cn_bank_statement/ccb_debit.xls")  # names its account
+FUNDFLOW = sample("wechat_alipay_bills/wechatpay_merchant_fundflowbill_BASIC.csv")
 ACCOUNT = "6228480099990000111"
 
 
@@ -56,14 +57,25 @@ def test_an_abc_export_gets_the_account_the_bookkeeper_gives(workspace: Workspac
     assert ACCOUNT not in accounts["ccb_debit.xls"]  # its own account is kept
 
 
+def test_a_wechat_fund_flow_bill_gets_the_account_too(workspace: Workspace) -> None:
+    """The fund-flow bill is read in Python and handed over as Arrow rows: the same rule."""
+    report = import_paths(workspace, [FUNDFLOW], account="1900000109")
+    (f,) = report.files
+    assert f.account_filled == f.rows_imported > 0
+    assert _accounts(workspace)[FUNDFLOW.name] == {"1900000109"}
+
+
 def test_without_the_option_the_placeholder_says_the_account_is_unknown(
     workspace: Workspace,
 ) -> None:
-    report = import_paths(workspace, [ABC, CCB])
-    assert {f.path.name: f.account_unknown for f in report.files} == {
+    report = import_paths(workspace, [ABC, CCB, FUNDFLOW])
+    unknown = {f.path.name: f.account_unknown for f in report.files}
+    assert unknown == {
         "abc_debit.csv": 5,
         "ccb_debit.xls": 0,
+        FUNDFLOW.name: unknown[FUNDFLOW.name],
     }
+    assert unknown[FUNDFLOW.name] == report.files[2].rows_imported > 0
     assert _accounts(workspace)["abc_debit.csv"] == {"未知账号-农业银行"}
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -27,7 +28,7 @@ from daozhang.ingest.cells import (
     text_rows,
 )
 from daozhang.ingest.encoding import BINARY, LineStats
-from daozhang.ingest.rows import RowSink
+from daozhang.ingest.rows import SMALL, RowSink
 from tests.helpers.samples import sample
 
 
@@ -159,3 +160,24 @@ def test_a_batch_without_card_numbers_stores_no_card_and_no_hash() -> None:
     sink.close()
     assert con.sql("SELECT card, card_hash, card_state FROM t").fetchall() == [(None, None, None)]
     assert con.sql("DESCRIBE t").fetchall() == con.sql("DESCRIBE u").fetchall()
+
+
+def test_a_sink_hands_over_a_small_file_as_arrow_rows_when_the_importer_asks() -> None:
+    """``ctx.deferred``: a few rows go to the importer's batch; more get a table of their own."""
+    con = duckdb.connect()
+    set_pan_key(con, b"k" * 32)
+    deferred: list[pa.Table] = []
+    small = RowSink(ReadContext(con=con, table="small", deferred=deferred), Kind.TERMINALS)
+    small.add(2, {"terminal_id": "T1", "status": "active"})
+    assert small.close() == 1
+    (rows,) = deferred
+    assert rows.to_pylist()[0]["terminal_id"] == "T1" and rows.column_names[0] == "src_line"
+    assert con.sql(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'small'"
+    ).fetchall() == [(0,)]
+    big = RowSink(ReadContext(con=con, table="big", deferred=deferred), Kind.TERMINALS)
+    for line in range(SMALL + 1):
+        big.add(line + 2, {"terminal_id": f"T{line}", "status": "active"})
+    assert big.close() == SMALL + 1
+    assert len(deferred) == 1  # the big one is a table
+    assert con.sql("SELECT count(*) FROM big").fetchall() == [(SMALL + 1,)]

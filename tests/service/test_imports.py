@@ -16,8 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from daozhang.domain.records import PARTITION_COLUMN, Kind, stored_columns
+from daozhang.ingest.base import FileHead, Identification, ReadContext, ReadResult, SourceFile
 from daozhang.ingest.fields import field_names
 from daozhang.ingest.rejects import RejectCode
+from daozhang.ingest.rows import SMALL, RowSink
 from daozhang.service.imports import FileStatus, ImportReport, import_paths
 from daozhang.store import repo
 from daozhang.store.record_files import register_record_views
@@ -654,3 +656,52 @@ def test_a_shop_cannot_import_another_shops_rows(workspace: Workspace, write_csv
         ("merchant_id", "102100*****0002", 3),  # any long digit run is masked in a reject
     ]
     assert "web:li.hong" in actors
+
+
+class _PythonPos:
+    """A POS journal format read row by row in Python, as bills and statements are."""
+
+    name = "test.python_pos"
+    kind = Kind.POS_JOURNAL
+
+    def identify(self, head: FileHead) -> Identification:
+        return Identification(format=self.name, kind=self.kind, confidence=1.0, closeness=1.0)
+
+    def read(self, ctx: ReadContext, source: SourceFile) -> ReadResult:
+        sink = RowSink(ctx, self.kind)
+        lines = source.data_path.read_text(encoding="utf-8").splitlines()
+        for n, line in enumerate(lines[1:], start=2):
+            sink.add(n, dict(zip(field_names(self.kind), line.split(","), strict=True)))
+        return ReadResult(table=ctx.table, rows_read=sink.close(), rejects=())
+
+
+def test_small_files_read_in_python_are_stored_together_with_their_cards_masked(
+    workspace: Workspace, write_csv: WriteCsv
+) -> None:
+    """A day's few rows travel as Arrow rows to their batch; a big file has its own table.
+
+    Either way the card is masked in the statement that stores it, and the
+    answers are the same.
+    """
+    small = write_csv("a_small.csv", POS, [pos_row(1, card=PAN_A), pos_row(2, card=PAN_B)])
+    big = write_csv(
+        "b_big.csv", POS, [pos_row(i, card=PAN_C) for i in range(3, SMALL + 4)]
+    )  # one more row than a sink hands over as Arrow
+
+    report = import_paths(workspace, [small, big], formats=(_PythonPos(),))
+
+    assert [f.rows_imported for f in report.files] == [2, SMALL + 1]
+    everything = b"".join(p.read_bytes() for p in workspace.home.rglob("*") if p.is_file())
+    for pan in (PAN_A, PAN_B, PAN_C):
+        assert pan.encode() not in everything
+    con = duckdb.connect()
+    register_record_views(con, workspace, [Kind.POS_JOURNAL])
+    got = con.execute(
+        "SELECT src_path, card_masked, count(*), count(card_hash) FROM pos_journal "
+        "GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    assert got == [
+        (str(small), "621700*********2333", 1, 1),
+        (str(small), "622848******5678", 1, 1),
+        (str(big), "411111******1111", SMALL + 1, SMALL + 1),
+    ]

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 
 import duckdb
+import pyarrow as pa
 
 from daozhang.ingest.bills import WECHAT_FUNDFLOW_ACCOUNT
 
@@ -34,6 +35,7 @@ __all__ = [
     "AccountError",
     "check_account",
     "fill_account",
+    "fill_account_rows",
     "unknown_accounts",
 ]
 
@@ -82,3 +84,28 @@ def unknown_accounts(con: duckdb.DuckDBPyConnection, table: str) -> int:
     """How many rows of ``table`` (raw bank entries) name no account of their own."""
     rows = con.execute(f"SELECT count(*) FROM {table} WHERE {_UNKNOWN}", _params()).fetchall()
     return int(rows[0][0]) if rows else 0
+
+
+def fill_account_rows(
+    con: duckdb.DuckDBPyConnection, rows: pa.Table, account: str | None
+) -> tuple[pa.Table, int]:
+    """:func:`fill_account` (or, without ``account``, :func:`unknown_accounts`) on Arrow rows.
+
+    For a file read as Arrow rows rather than into a table (see
+    ``ReadContext.deferred``): the rows, the account given to those that
+    had none, and how many had none.
+    """
+    view = f"__accounts_{id(rows)}"
+    con.register(view, rows)
+    try:
+        n = unknown_accounts(con, view)
+        if account is None or n == 0:
+            return rows, n
+        filled = con.sql(
+            f"SELECT * REPLACE (CASE WHEN {_UNKNOWN} THEN $account ELSE account_no END "
+            f"AS account_no) FROM {view}",
+            params={"account": account, **_params()},
+        ).to_arrow_table()
+    finally:
+        con.unregister(view)
+    return filled.cast(rows.schema), n

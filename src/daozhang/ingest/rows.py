@@ -30,9 +30,12 @@ from daozhang.domain.records import Kind
 from daozhang.ingest.base import ReadContext, ident, raw_query
 from daozhang.ingest.fields import field_names
 
-__all__ = ["RowSink"]
+__all__ = ["SMALL", "RowSink"]
 
 _BATCH = 65_536
+SMALL = 1_024
+"""Records a sink may hand over as Arrow rows (see :meth:`RowSink.close`): a daily
+bill or one account's statement, for which a table of its own costs more than the rows."""
 
 
 class RowSink:
@@ -74,16 +77,29 @@ class RowSink:
             self._flush()
 
     def close(self) -> int:
-        """Write what is left (creating the table if need be); the number of records."""
+        """Write what is left (creating the table if need be); the number of records.
+
+        A file of at most :data:`SMALL` records, read for the importer
+        (``ctx.deferred`` given), is handed over as Arrow rows instead of
+        a table of its own; its card numbers are masked when the importer
+        stores the batch.
+        """
+        deferred = self._ctx.deferred
+        if deferred is not None and not self._created and len(self._lines) <= SMALL:
+            deferred.append(self._arrow())
+            return self._rows
         if self._lines or not self._created:
             self._flush()
         return self._rows
 
-    def _flush(self) -> None:
+    def _arrow(self) -> pa.Table:
         arrays: dict[str, pa.Array[Any]] = {"src_line": pa.array(self._lines, pa.int64())}
         for name in self._fields:
             arrays[name] = pa.array(self._values[name], pa.string())
-        batch = pa.table(arrays)
+        return pa.table(arrays)
+
+    def _flush(self) -> None:
+        batch = self._arrow()
         view = f"__sink_{self._ctx.table}"
         con = self._ctx.con
         con.register(view, batch)
@@ -91,7 +107,7 @@ class RowSink:
         # a batch without card numbers (a WeChat or Alipay bill never has
         # one) then does not pay for masking them.
         n = len(self._lines)
-        sources = {f: ident(f) for f in self._fields if arrays[f].null_count < n}
+        sources = {f: ident(f) for f in self._fields if batch.column(f).null_count < n}
         try:
             select = raw_query(self._kind, view, sources)
             if self._created:

@@ -38,11 +38,12 @@ from itertools import islice
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 from sqlalchemy import Connection
 
 from daozhang.domain.records import Kind
-from daozhang.ingest.accounts import fill_account, unknown_accounts
-from daozhang.ingest.base import Format, ReadContext, ReadResult
+from daozhang.ingest.accounts import fill_account, fill_account_rows, unknown_accounts
+from daozhang.ingest.base import Format, ReadContext, ReadResult, ident, raw_query
 from daozhang.ingest.cards import set_pan_key
 from daozhang.ingest.encoding import (
     FileScan,
@@ -50,6 +51,7 @@ from daozhang.ingest.encoding import (
     guess_encoding,
     scan_file,
 )
+from daozhang.ingest.fields import field_names
 from daozhang.ingest.registry import Unrecognised, detect
 from daozhang.ingest.rejects import (
     NOTICES,
@@ -103,8 +105,8 @@ READERS = max(1, min(4, os.cpu_count() or 1))
 BATCH_BYTES = 64 << 20
 """Files are read until this many bytes wait to be stored, then stored together."""
 BATCH_FILES = 200
-"""...or until this many files wait: each is a table of its own, and a statement over a
-union of thousands of tables costs more per table (and DuckDB memory) the more there are."""
+"""...or until this many files wait: most are a table of their own, and a statement over
+a union of thousands of tables costs more per table (and DuckDB memory) the more there are."""
 
 # How much of a file's progress its reading stands for (its batch is the
 # rest), and how much of that is reading the bytes once (hash, encoding).
@@ -516,6 +518,7 @@ class _Read:
     format: str
     encoding: str
     read: ReadResult
+    rows: pa.Table | None = None  # the records, when not in ``read.table`` (few, read in Python)
     account_filled: int = 0
     account_unknown: int = 0
 
@@ -546,6 +549,7 @@ class _Pending:
     import_id: int | None
     read: ReadResult
     read_seconds: float
+    rows: pa.Table | None = None  # the records as Arrow rows, when there is no table
     account_filled: int = 0
     account_unknown: int = 0
 
@@ -557,7 +561,10 @@ class _ImportRun:
     unreadable rows set aside) into a table of its own, by
     :data:`READERS` threads on cursors of one DuckDB (reading a CSV file
     with its line numbers is single-threaded, so files are read in
-    parallel instead). Results are taken in the order of the files. A
+    parallel instead); a small file read in Python (a daily bill) comes
+    back as Arrow rows instead, because a table of its own would cost more
+    than its rows (see ``ReadContext.deferred``). Results are taken in the
+    order of the files. A
     kind's files are then normalised, compared with what is stored and
     written as Parquet together, and their imports commit in one
     transaction: a statement costs about the same for a file of ten rows as
@@ -589,6 +596,7 @@ class _ImportRun:
         self.scope_table = scope_table
         self.account = account
         self.pan_key = ws.pan_key()
+        set_pan_key(con, self.pan_key)  # small files' cards are masked in the batch's statement
         self.slots: list[FileReport | None] = []
         self.pending: dict[Kind, list[_Pending]] = {}
         self.pending_bytes = 0
@@ -707,12 +715,15 @@ class _ImportRun:
         except UndecodableFileError as exc:
             reject = make_reject(RejectCode.UNDECODABLE_FILE, path=path_str, detail=str(exc))
             return _GiveUp(FileStatus.FAILED, reject, kind=fmt.kind, format=fmt.name)
+        deferred: list[pa.Table] = []
         ctx = ReadContext(
             con=cur,
             table=table,
             progress=lambda f: self.meter.reading(slot, size, _SCAN + (1 - _SCAN) * f),
+            deferred=deferred,
         )
         read = fmt.read(ctx, source)
+        rows = deferred[0] if deferred else None  # or the records are in ``table``
         if file.source != file.path:  # a ZIP's member: its rejects name it as the user does
             here = str(source.path)
             read = dataclasses.replace(
@@ -730,7 +741,10 @@ class _ImportRun:
             )
         filled = unknown = 0
         if fmt.kind is Kind.BANK_STATEMENT:
-            if self.account is not None:
+            if rows is not None:
+                rows, unknown = fill_account_rows(cur, rows, self.account)
+                filled, unknown = (unknown, 0) if self.account is not None else (0, unknown)
+            elif self.account is not None:
                 filled = fill_account(cur, table, self.account)
             else:
                 unknown = unknown_accounts(cur, table)
@@ -739,6 +753,7 @@ class _ImportRun:
             format=fmt.name,
             encoding=source.encoding,
             read=read,
+            rows=rows,
             account_filled=filled,
             account_unknown=unknown,
         )
@@ -823,6 +838,7 @@ class _ImportRun:
             import_id=None,  # given when its batch is stored (see _start_imports)
             read=outcome.read,
             read_seconds=got.seconds,
+            rows=outcome.rows,
             account_filled=outcome.account_filled,
             account_unknown=outcome.account_unknown,
         )
@@ -881,7 +897,7 @@ class _ImportRun:
         """Store every waiting batch, one kind at a time."""
         for kind in list(self.pending):
             batch = self.pending[kind]
-            view = _batch_view(self.con, batch)
+            view = _batch_view(self.con, kind, batch)
             try:
                 self._store(kind, batch, view)
             finally:
@@ -894,7 +910,8 @@ class _ImportRun:
     def _drop_batch(self, batch: list[_Pending]) -> None:
         for p in batch:
             self.con.execute(f"DROP VIEW IF EXISTS {_batch_name(p.table)}")
-        self._drop_tables(p.table for p in batch)
+            self.con.unregister(_rows_name(p.table))
+        self._drop_tables(p.table for p in batch if p.rows is None)
 
     def _store(self, kind: Kind, batch: list[_Pending], table: str) -> None:
         """Normalise, stage, publish and commit the files of ``table``, a batch's view."""
@@ -1042,7 +1059,7 @@ class _ImportRun:
         for path in files_of_imports(self.ws.records_dir, ids):
             path.unlink(missing_ok=True)
         for p in batch:
-            self._store(kind, [p], _batch_view(self.con, [p]))
+            self._store(kind, [p], _batch_view(self.con, kind, [p]))
 
     def _fail_batch(self, batch: list[_Pending], detail: str) -> None:
         """The machine failed the batch: every file of it is rolled back and says why."""
@@ -1118,14 +1135,35 @@ def _batch_name(table: str) -> str:
     return f"{table}__batch"
 
 
-def _batch_view(con: duckdb.DuckDBPyConnection, batch: list[_Pending]) -> str:
-    """A view of the batch's files, one after the other, each numbered by FILE_COLUMN."""
+def _rows_name(table: str) -> str:
+    return f"{table}__rows"
+
+
+def _batch_view(con: duckdb.DuckDBPyConnection, kind: Kind, batch: list[_Pending]) -> str:
+    """A view of the batch's files, one after the other, each numbered by FILE_COLUMN.
+
+    Files read into tables of their own are joined as they are; files read
+    as Arrow rows (small ones, see ``ReadContext.deferred``) are put
+    together into one registered Arrow table and go through
+    :func:`raw_query` once, which masks their card numbers.
+    """
     name = _batch_name(batch[0].table)
-    parts = " UNION ALL BY NAME ".join(
+    parts = [
         f"SELECT CAST({n} AS INTEGER) AS {FILE_COLUMN}, * FROM {p.table}"
         for n, p in enumerate(batch)
-    )
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {parts}")
+        if p.rows is None
+    ]
+    small = [(n, p.rows) for n, p in enumerate(batch) if p.rows is not None]
+    if small:
+        rows = pa.concat_tables(
+            t.append_column(FILE_COLUMN, pa.array([n] * t.num_rows, pa.int32())) for n, t in small
+        )
+        view = _rows_name(batch[0].table)
+        con.register(view, rows)
+        sources = {f: ident(f) for f in field_names(kind)}
+        parts.append(raw_query(kind, view, sources, passthrough=(FILE_COLUMN, "src_line")))
+    union = " UNION ALL BY NAME ".join(f"({part})" for part in parts)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {union}")
     return name
 
 

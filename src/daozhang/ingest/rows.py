@@ -6,7 +6,10 @@ records in Python. :class:`RowSink` takes them one at a time, as canonical
 field texts with their source position, and writes them to ``ctx.table`` in
 Arrow batches, through :func:`~daozhang.ingest.base.raw_query` so the card
 number is masked in the same statement that stores it. Memory stays
-bounded by the batch, whatever the file's size.
+bounded by the batch, whatever the file's size. For the importer, a file of
+at most :data:`SMALL` records is handed over as Arrow rows instead
+(``ReadContext.deferred``), and masked in the statement that stores its
+whole batch of files.
 
 >>> import duckdb
 >>> from daozhang.ingest.base import ReadContext

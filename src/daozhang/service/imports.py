@@ -312,6 +312,10 @@ def import_paths(
 ) -> ImportReport:
     """Import every file in ``paths`` (files and folders, any mix) into ``workspace``.
 
+    A ``.zip`` among them is unpacked into a private temporary folder (see
+    service/archives.py), deleted afterwards, and each member is imported
+    as ``<zip>/<member>``: recorded, reported and named in its rejects so.
+
     Args:
         workspace: an open workspace.
         paths: files and folders.

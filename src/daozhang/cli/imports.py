@@ -58,7 +58,9 @@ def run_import(
         try:
             account = check_account(account)
         except AccountError:
-            err_console.print(f"[red]{say('bad_account', lang, value=account)}[/red]")
+            err_console.print(
+                say("bad_account", lang, value=account), style="red", markup=False, highlight=False
+            )
             return 2
     formats: tuple[Format, ...] | None = None
     chosen: Format | None = None

@@ -8,8 +8,6 @@ nothing false, with the same money at stake, on several seeds.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,18 +15,9 @@ import pytest
 from daozhang.domain.findings import ExceptionType
 from daozhang.service.exceptions import CONTRACT_FIELDS
 from daozhang.simulate import simulate
+from tests.helpers.cli import run_cli
 
 pytestmark = pytest.mark.slow
-
-
-def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "daozhang", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"LANG": "C.UTF-8", "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
-    )
 
 
 def _truth(path: Path) -> dict[tuple[str, str], int]:
@@ -44,11 +33,11 @@ def _truth(path: Path) -> dict[tuple[str, str], int]:
 def test_reconcile_finds_exactly_the_planted_exceptions(tmp_path: Path, seed: int) -> None:
     summary = simulate(tmp_path / "in", merchants=6, days=21, seed=seed)
     home = tmp_path / "home"
-    imported = _cli(home, "import", *map(str, summary.files))
+    imported = run_cli(home, "import", *map(str, summary.files))
     assert imported.returncode == 0, imported.stdout + imported.stderr
-    run = _cli(home, "reconcile", "--as-of", summary.as_of.isoformat())
+    run = run_cli(home, "reconcile", "--as-of", summary.as_of.isoformat())
     assert run.returncode == 0, run.stdout + run.stderr
-    listed = _cli(home, "exceptions", "--format", "json")
+    listed = run_cli(home, "exceptions", "--format", "json")
     assert listed.returncode == 0, listed.stderr
     records = [json.loads(line) for line in listed.stdout.splitlines() if line.strip()]
     for r in records:
@@ -67,13 +56,13 @@ def test_running_twice_and_importing_again_changes_nothing(tmp_path: Path) -> No
     summary = simulate(tmp_path / "in", merchants=5, days=14, seed=3)
     home = tmp_path / "home"
     files = list(map(str, summary.files))
-    assert _cli(home, "import", *files).returncode == 0
+    assert run_cli(home, "import", *files).returncode == 0
     as_of = summary.as_of.isoformat()
-    first = _cli(home, "reconcile", "--as-of", as_of)
-    again = _cli(home, "import", *files)
+    first = run_cli(home, "reconcile", "--as-of", as_of)
+    again = run_cli(home, "import", *files)
     assert again.returncode == 0
-    second = _cli(home, "reconcile", "--as-of", as_of)
+    second = run_cli(home, "reconcile", "--as-of", as_of)
     assert first.returncode == second.returncode == 0
-    before = _cli(home, "exceptions", "--format", "json").stdout
+    before = run_cli(home, "exceptions", "--format", "json").stdout
     assert "新增 0，变化 0，重新打开 0，已解决 0" in second.stdout
-    assert _cli(home, "exceptions", "--format", "json").stdout == before
+    assert run_cli(home, "exceptions", "--format", "json").stdout == before

@@ -27,14 +27,13 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from daozhang.simulate import simulate
 from daozhang.simulate.export_bills import export_bills
+from tests.helpers.cli import run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -42,24 +41,14 @@ QR = ("wechat", "alipay")
 SEEN_ONLY_IN_CANONICAL = {"late_settlement", "merchant_mismatch"}
 
 
-def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "daozhang", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"LANG": "C.UTF-8", "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
-    )
-
-
 def _exceptions(home: Path, folder: Path, as_of: str) -> dict[tuple[str, str], dict[str, object]]:
-    imported = _cli(home, "import", str(folder))
+    imported = run_cli(home, "import", str(folder))
     # simulation.json and truth.jsonl are not inputs: exit 1 for them only
     assert imported.returncode in (0, 1), imported.stdout + imported.stderr
     assert "拒收 0" in imported.stdout, imported.stdout
-    run = _cli(home, "reconcile", "--as-of", as_of)
+    run = run_cli(home, "reconcile", "--as-of", as_of)
     assert run.returncode == 0, run.stdout + run.stderr
-    listed = _cli(home, "exceptions", "--format", "json")
+    listed = run_cli(home, "exceptions", "--format", "json")
     assert listed.returncode == 0, listed.stderr
     records = [json.loads(line) for line in listed.stdout.splitlines() if line.strip()]
     return {(str(r["type"]), str(r["key"])): r for r in records}

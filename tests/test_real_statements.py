@@ -9,8 +9,6 @@ the reconciliation finds must not depend on the bank's file format.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ import pytest
 from daozhang.service.exceptions import CONTRACT_FIELDS
 from daozhang.simulate import simulate
 from daozhang.simulate.export_statements import export_camt053, export_mt940
+from tests.helpers.cli import run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -25,22 +24,12 @@ pytestmark = pytest.mark.slow
 _COMPARED = (*CONTRACT_FIELDS, "key", "title", "currency", "status")
 
 
-def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "daozhang", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"LANG": "C.UTF-8", "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
-    )
-
-
 def _exceptions(home: Path, files: list[Path], as_of: str) -> list[dict[str, object]]:
-    imported = _cli(home, "import", *map(str, files))
+    imported = run_cli(home, "import", *map(str, files))
     assert imported.returncode == 0, imported.stdout + imported.stderr
-    run = _cli(home, "reconcile", "--as-of", as_of)
+    run = run_cli(home, "reconcile", "--as-of", as_of)
     assert run.returncode == 0, run.stdout + run.stderr
-    listed = _cli(home, "exceptions", "--format", "json")
+    listed = run_cli(home, "exceptions", "--format", "json")
     assert listed.returncode == 0, listed.stderr
     records = [json.loads(line) for line in listed.stdout.splitlines() if line.strip()]
     return sorted(

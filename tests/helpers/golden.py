@@ -105,3 +105,14 @@ def check_golden(sample: Path, read: FileRead) -> None:
     assert path.exists(), f"no golden file {path}: run with DAOZHANG_UPDATE_GOLDEN=1, then check it"
     expected = path.read_text(encoding="utf-8").splitlines()
     assert got == expected
+
+
+def damaged(data: bytes, cut: float, flips: Sequence[tuple[float, int]], *, keep: int) -> bytes:
+    """``data`` with bytes overwritten (``flips``: where 0..1, which byte), then cut short.
+
+    For the junk tests of every format: at least ``keep`` bytes are left.
+    """
+    out = bytearray(data)
+    for where, byte in flips:
+        out[int(where * (len(out) - 1))] = byte
+    return bytes(out[: max(keep, int(len(out) * cut))])

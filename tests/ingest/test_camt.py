@@ -19,7 +19,7 @@ from daozhang.ingest.encoding import LineStats
 from daozhang.ingest.rejects import RejectCode
 from daozhang.ingest.swift_mt940 import MT940
 from daozhang.simulate.export_statements import export_camt053
-from tests.helpers.golden import check_golden, read_file
+from tests.helpers.golden import check_golden, damaged, read_file
 from tests.helpers.samples import SAMPLES
 
 CAMT_SAMPLES = sorted((SAMPLES / "camt053").glob("*.xml"))
@@ -244,12 +244,9 @@ def test_a_truncated_document_is_refused_whole_never_half_imported(tmp_path: Pat
 def test_junk_and_truncated_camt_give_rejects_never_an_exception(
     tmp_path: Path, sample: Path, cut: float, flips: list[tuple[float, int]]
 ) -> None:
-    data = bytearray(sample.read_bytes())
-    for where, byte in flips:
-        data[int(where * (len(data) - 1))] = byte
-    data = data[: max(200, int(len(data) * cut))]
+    data = damaged(sample.read_bytes(), cut, flips, keep=200)
     path = tmp_path / "junk.xml"
-    path.write_bytes(bytes(data))
+    path.write_bytes(data)
     try:
         read = read_file(path, FORMATS)
     except AssertionError:

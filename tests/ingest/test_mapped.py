@@ -22,7 +22,6 @@ from daozhang.ingest.cards import set_pan_key
 from daozhang.ingest.encoding import (
     BINARY,
     UndecodableFileError,
-    decode_head,
     prepare_text,
     scan_file,
 )
@@ -30,6 +29,7 @@ from daozhang.ingest.mapped import BUILTIN_PROFILE_FORMATS, MappedFormat
 from daozhang.ingest.profiles import parse_profile
 from daozhang.ingest.registry import FORMATS, Detected, detect
 from daozhang.ingest.rejects import Reject, RejectCode
+from daozhang.ingest.sources import file_head
 from tests.helpers.golden import TEST_PAN_KEY, check_golden, read_file
 from tests.helpers.samples import sample
 
@@ -43,15 +43,7 @@ ALLINPAY = DERIVED / "allinpay" / "allinpay_pos_statement.csv"
 
 
 def _head(path: Path) -> FileHead:
-    scan = scan_file(path)
-    decoded = decode_head(scan.head, utf8_valid=scan.utf8_valid)
-    return FileHead(
-        path=path,
-        size=scan.size,
-        head=scan.head,
-        text=decoded[0] if decoded else None,
-        encoding=decoded[1] if decoded else None,
-    )
+    return file_head(path, scan_file(path))
 
 
 def _read_with(

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from daozhang.ingest.camt import CAMT
 from daozhang.ingest.rejects import RejectCode
 from daozhang.ingest.swift_mt940 import MT940
-from tests.helpers.golden import check_golden, read_file
+from tests.helpers.golden import check_golden, damaged, read_file
 from tests.helpers.samples import SAMPLES, sample
 
 MT_SAMPLES = sorted(
@@ -166,12 +166,9 @@ def test_identification_is_by_tags_and_a_near_miss_names_what_is_missing() -> No
 def test_junk_and_truncated_mt940_give_rejects_never_an_exception(
     tmp_path: Path, path: Path, cut: float, flips: list[tuple[float, int]]
 ) -> None:
-    data = bytearray(path.read_bytes())
-    for where, byte in flips:
-        data[int(where * (len(data) - 1))] = byte
-    data = data[: max(1, int(len(data) * cut))]
+    data = damaged(path.read_bytes(), cut, flips, keep=1)
     junk = tmp_path / "junk.sta"
-    junk.write_bytes(bytes(data))
+    junk.write_bytes(data)
     try:
         read = read_file(junk, FORMATS)
     except AssertionError:

@@ -78,35 +78,33 @@ def _own_files(home: Path) -> list[Path]:
     return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
 
 
-def _own_profiles(home: Path) -> tuple[list[Profile], list[ProfileError]]:
-    good: list[Profile] = []
-    bad: list[ProfileError] = []
+def _own_descriptions(home: Path) -> tuple[list[Profile], list[ProfileError], list[Format]]:
+    """The workspace's own profiles, the ones that cannot be used (and why), and its layouts.
+
+    One pass over ``profiles/``: a YAML file is either an ISO 8583 message
+    layout or a column profile. A layout that cannot be used is left out
+    here; ``import --profile FILE`` names its problem.
+    """
+    profiles: list[Profile] = []
+    problems: list[ProfileError] = []
+    layouts: list[Format] = []
     for path in _own_files(home):
         if is_message_spec(path):
-            continue
-        try:
-            good.append(load_profile(path))
-        except ProfileError as exc:
-            bad.append(exc)
-    return good, bad
-
-
-def _own_message_formats(home: Path) -> tuple[list[Format], list[SpecError]]:
-    good: list[Format] = []
-    bad: list[SpecError] = []
-    for path in _own_files(home):
-        if not is_message_spec(path):
-            continue
-        try:
-            good.append(format_from_spec_file(path))
-        except SpecError as exc:
-            bad.append(exc)
-    return good, bad
+            try:
+                layouts.append(format_from_spec_file(path))
+            except SpecError:
+                continue
+        else:
+            try:
+                profiles.append(load_profile(path))
+            except ProfileError as exc:
+                problems.append(exc)
+    return profiles, problems, layouts
 
 
 def workspace_profiles(home: Path) -> WorkspaceProfiles:
     """The profiles of the workspace at ``home``: built-in ones replaced by same-named own ones."""
-    own, problems = _own_profiles(home)
+    own, problems, _ = _own_descriptions(home)
     names = {p.name for p in own}
     merged = [p for p in builtin_profiles() if p.name not in names] + own
     return WorkspaceProfiles(tuple(merged), tuple(problems))
@@ -114,8 +112,7 @@ def workspace_profiles(home: Path) -> WorkspaceProfiles:
 
 def workspace_formats(workspace: Workspace) -> tuple[Format, ...]:
     """The formats to recognise ``workspace``'s imports by, built-in ones first."""
-    own, _ = _own_profiles(workspace.home)
-    layouts, _ = _own_message_formats(workspace.home)
+    own, _, layouts = _own_descriptions(workspace.home)
     if not own and not layouts:
         return FORMATS
     names = {f"profile.{p.name}" for p in own} | {f.name for f in layouts}
